@@ -1,0 +1,41 @@
+// Package kamaji models the parts of Kamaji's API (kamaji.clastix.io) that Qumulus manages.
+// Kamaji's own Go module is not imported: it pulls in k8s.io/kubernetes. The names here
+// follow the CRD schemas of Kamaji 26.x.
+package kamaji
+
+import "k8s.io/apimachinery/pkg/runtime/schema"
+
+const (
+	Group   = "kamaji.clastix.io"
+	Version = "v1alpha1"
+
+	// Finalizer is the finalizer Kamaji puts on a TenantControlPlane.
+	Finalizer = "finalizer.kamaji.clastix.io"
+
+	// AdminKubeconfigKey and SuperAdminKubeconfigKey are the keys of the admin kubeconfig
+	// Secret <name>-admin-kubeconfig.
+	AdminKubeconfigKey      = "admin.conf"
+	SuperAdminKubeconfigKey = "super-admin.conf"
+)
+
+// Values of status.kubernetesResources.version.status.
+const (
+	StatusProvisioning = "Provisioning"
+	StatusUpgrading    = "Upgrading"
+	StatusMigrating    = "Migrating"
+	StatusReady        = "Ready"
+	StatusNotReady     = "NotReady"
+)
+
+var (
+	GroupVersion = schema.GroupVersion{Group: Group, Version: Version}
+
+	TenantControlPlaneGVR = GroupVersion.WithResource("tenantcontrolplanes")
+	TenantControlPlaneGVK = GroupVersion.WithKind("TenantControlPlane")
+	DataStoreGVR          = GroupVersion.WithResource("datastores")
+)
+
+// AdminKubeconfigSecretName is the Secret Kamaji writes the admin kubeconfig to.
+func AdminKubeconfigSecretName(tenantControlPlane string) string {
+	return tenantControlPlane + "-admin-kubeconfig"
+}

@@ -1,0 +1,87 @@
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// Clients is the set of clients for one API server, built once and shared.
+type Clients struct {
+	REST       *rest.Config
+	Kubernetes kubernetes.Interface
+	Dynamic    dynamic.Interface
+	Discovery  discovery.CachedDiscoveryInterface
+	Mapper     *restmapper.DeferredDiscoveryRESTMapper
+}
+
+// NewClients builds every client from one REST configuration.
+func NewClients(cfg *rest.Config) (*Clients, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the dynamic client: %w", err)
+	}
+	disc := memory.NewMemCacheClient(cs.Discovery())
+	return &Clients{
+		REST:       cfg,
+		Kubernetes: cs,
+		Dynamic:    dyn,
+		Discovery:  disc,
+		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(disc),
+	}, nil
+}
+
+// ErrUnknownAtPlan is returned by a Connection whose settings were not known when the
+// provider was configured (they depend on resources not yet created).
+var ErrUnknownAtPlan = errors.New("the management cluster connection depends on values that are not known until apply")
+
+// Connection builds its clients on first use and hands the same set to every caller. A
+// Connection whose configuration failed, or was not yet known, returns that error from
+// Clients instead, so that only the resources that need the API report it.
+type Connection struct {
+	build func() (*rest.Config, error)
+
+	once    sync.Once
+	clients *Clients
+	err     error
+}
+
+// NewConnection returns a Connection for a fully known Config.
+func NewConnection(cfg Config) *Connection {
+	return &Connection{build: cfg.RESTConfig}
+}
+
+// NewFailedConnection returns a Connection that reports err whenever clients are asked for.
+func NewFailedConnection(err error) *Connection {
+	return &Connection{build: func() (*rest.Config, error) { return nil, err }}
+}
+
+// NewConnectionForREST wraps an existing REST configuration (used by tests and by
+// connections to tenant clusters).
+func NewConnectionForREST(cfg *rest.Config) *Connection {
+	return &Connection{build: func() (*rest.Config, error) { return rest.CopyConfig(cfg), nil }}
+}
+
+// Clients returns the shared client set, building it on the first call.
+func (c *Connection) Clients() (*Clients, error) {
+	c.once.Do(func() {
+		cfg, err := c.build()
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.clients, c.err = NewClients(cfg)
+	})
+	return c.clients, c.err
+}

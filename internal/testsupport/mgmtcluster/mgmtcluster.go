@@ -1,0 +1,276 @@
+// Package mgmtcluster runs the local management cluster the tests and the demo use: a real
+// kube-apiserver and etcd (through controller-runtime's envtest), the Kamaji, Kamaji
+// control-plane provider and Cluster API CRDs, and the platform simulator. With
+// QUMULUS_TEST_KUBECONFIG set it connects to that cluster instead and starts nothing.
+package mgmtcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/stdr"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/crds"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/testbin"
+)
+
+// ExistingClusterEnv names a kubeconfig of a real management cluster (kind + Kamaji +
+// Cluster API) to test against instead of the local one.
+const ExistingClusterEnv = "QUMULUS_TEST_KUBECONFIG"
+
+// AdminUser is the user of the admin kubeconfig and of the static admin token.
+const AdminUser = "qumulus-admin"
+
+// Options tune the local cluster.
+type Options struct {
+	// Simulator tunes the platform simulator; StartTenantServer is filled in here.
+	Simulator simulator.Options
+	// Log receives progress lines and, when Verbose, the simulator's log. Default stderr.
+	Log io.Writer
+	// Verbose also logs the simulator's reconciliations.
+	Verbose bool
+}
+
+// Cluster is a running management cluster.
+type Cluster struct {
+	// RESTConfig is an admin connection (client certificate, system:masters).
+	RESTConfig *rest.Config
+	// Kubeconfig is RESTConfig as a kubeconfig document.
+	Kubeconfig []byte
+	// Host and CA are the API server URL and the PEM CA of its serving certificate.
+	Host string
+	CA   []byte
+	// AdminToken is a static bearer token of AdminUser (system:masters); empty for an
+	// existing cluster.
+	AdminToken string
+	// ClientCertificate and ClientKey are AdminUser's PEM client credentials.
+	ClientCertificate, ClientKey []byte
+	// CRDs says which CRD set was installed.
+	CRDs crds.Set
+	// Simulated is true when the platform simulator runs (the local cluster).
+	Simulated bool
+
+	env       *envtest.Environment
+	kas       string
+	sim       *simulator.Simulator
+	stopSim   context.CancelFunc
+	simDone   chan error
+	tokenFile string
+}
+
+// FromEnvironment connects to QUMULUS_TEST_KUBECONFIG when set, else starts a local cluster.
+func FromEnvironment(ctx context.Context, opts Options) (*Cluster, error) {
+	if path := os.Getenv(ExistingClusterEnv); path != "" {
+		return Existing(path)
+	}
+	return Start(ctx, opts)
+}
+
+// Existing wraps the cluster of a kubeconfig file. Nothing is started or installed.
+func Existing(kubeconfigPath string) (*Cluster, error) {
+	raw, err := os.ReadFile(kubeconfigPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ExistingClusterEnv, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", ExistingClusterEnv, kubeconfigPath, err)
+	}
+	return &Cluster{
+		RESTConfig:        cfg,
+		Kubeconfig:        raw,
+		Host:              cfg.Host,
+		CA:                cfg.CAData,
+		ClientCertificate: cfg.CertData,
+		ClientKey:         cfg.KeyData,
+	}, nil
+}
+
+// Start builds (once) the binaries, starts kube-apiserver and etcd, installs the CRDs and
+// starts the simulator. Stop undoes all of it.
+func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
+	out := opts.Log
+	if out == nil {
+		out = os.Stderr
+	}
+	logger := logr.Discard()
+	if opts.Verbose {
+		logger = stdr.New(log.New(out, "", log.LstdFlags))
+	}
+	ctrllog.SetLogger(logger)
+
+	kas, err := testbin.KubeAPIServer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	etcd, err := testbin.Etcd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set, err := crds.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading CRDs: %w", err)
+	}
+	fmt.Fprintf(out, "mgmtcluster: installing CRDs: %s\n", set)
+
+	token := randomHex(24)
+	tokenDir, err := os.MkdirTemp("", "qumulus-mgmt-")
+	if err != nil {
+		return nil, err
+	}
+	tokenFile := filepath.Join(tokenDir, "tokens.csv")
+	if err := os.WriteFile(tokenFile, fmt.Appendf(nil, "%s,%s,%s,\"system:masters\"\n", token, AdminUser, AdminUser), 0o600); err != nil {
+		return nil, err
+	}
+
+	env := &envtest.Environment{
+		CRDs:                     set.CRDs,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{Path: kas},
+			Etcd:      &envtest.Etcd{Path: etcd},
+		},
+	}
+	env.ControlPlane.APIServer.Configure().Set("token-auth-file", tokenFile)
+	if _, err := env.Start(); err != nil {
+		_ = os.RemoveAll(tokenDir)
+		return nil, fmt.Errorf("starting the local management cluster: %w", err)
+	}
+	c := &Cluster{env: env, kas: kas, CRDs: set, AdminToken: token, tokenFile: tokenDir, Simulated: true}
+	defer func() {
+		if retErr != nil {
+			_ = c.Stop()
+		}
+	}()
+
+	admin, err := env.AddUser(envtest.User{Name: AdminUser, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.RESTConfig = admin.Config()
+	c.Host, c.CA = c.RESTConfig.Host, c.RESTConfig.CAData
+	c.ClientCertificate, c.ClientKey = c.RESTConfig.CertData, c.RESTConfig.KeyData
+	if c.Kubeconfig, err = kubeconfig(c.RESTConfig, "qumulus-local"); err != nil {
+		return nil, err
+	}
+
+	simOpts := opts.Simulator
+	simOpts.StartTenantServer = c.startTenantServer
+	simOpts.Log = logger.WithName("simulator")
+	c.sim, err = simulator.New(c.RESTConfig, simOpts)
+	if err != nil {
+		return nil, err
+	}
+	simCtx, cancel := context.WithCancel(context.Background())
+	c.stopSim, c.simDone = cancel, make(chan error, 1)
+	go func() { c.simDone <- c.sim.Run(simCtx) }()
+	return c, nil
+}
+
+// Simulator returns the running simulator, or nil for an existing cluster.
+func (c *Cluster) Simulator() *simulator.Simulator {
+	return c.sim
+}
+
+// Stop stops the simulator, every tenant API server, kube-apiserver and etcd, and removes
+// their data. It does nothing for an existing cluster.
+func (c *Cluster) Stop() error {
+	var errs []error
+	if c.stopSim != nil {
+		c.stopSim()
+		if err := <-c.simDone; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+		c.stopSim = nil
+	}
+	if c.env != nil {
+		errs = append(errs, c.env.Stop())
+		c.env = nil
+	}
+	if c.tokenFile != "" {
+		errs = append(errs, os.RemoveAll(c.tokenFile))
+	}
+	return errors.Join(errs...)
+}
+
+// WriteKubeconfig writes the admin kubeconfig to path (mode 0600).
+func (c *Cluster) WriteKubeconfig(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, c.Kubeconfig, 0o600)
+}
+
+// startTenantServer starts a kube-apiserver for a tenant control plane. It shares the
+// management cluster's etcd under a prefix of its own, new for every server, so a
+// re-created tenant starts empty.
+func (c *Cluster) startTenantServer(_ context.Context, name string) (simulator.TenantServer, error) {
+	srv := &envtest.APIServer{
+		Path:         c.kas,
+		EtcdURL:      c.env.ControlPlane.Etcd.URL,
+		StartTimeout: 2 * time.Minute,
+		StopTimeout:  time.Minute,
+	}
+	srv.Configure().Set("etcd-prefix", "/qumulus-tenants/"+name+"-"+randomHex(4))
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("starting tenant API server %s: %w", name, err)
+	}
+	plane := &envtest.ControlPlane{APIServer: srv}
+	admin, err := plane.AddUser(envtest.User{Name: "qumulus-simulator", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	return &tenantServer{srv: srv, plane: plane, cfg: admin.Config()}, nil
+}
+
+type tenantServer struct {
+	srv   *envtest.APIServer
+	plane *envtest.ControlPlane
+	cfg   *rest.Config
+}
+
+func (t *tenantServer) URL() string              { return t.cfg.Host }
+func (t *tenantServer) CA() []byte               { return t.srv.SecureServing.CA }
+func (t *tenantServer) RESTConfig() *rest.Config { return rest.CopyConfig(t.cfg) }
+func (t *tenantServer) Stop() error              { return t.srv.Stop() }
+
+func (t *tenantServer) AddAdmin(user string) ([]byte, []byte, error) {
+	u, err := t.plane.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := u.Config()
+	return cfg.CertData, cfg.KeyData, nil
+}
+
+func kubeconfig(cfg *rest.Config, name string) ([]byte, error) {
+	return clientcmd.Write(clientcmdapi.Config{
+		Clusters:       map[string]*clientcmdapi.Cluster{name: {Server: cfg.Host, CertificateAuthorityData: cfg.CAData}},
+		AuthInfos:      map[string]*clientcmdapi.AuthInfo{AdminUser: {ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}},
+		Contexts:       map[string]*clientcmdapi.Context{name: {Cluster: name, AuthInfo: AdminUser}},
+		CurrentContext: name,
+	})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,409 @@
+package mgmtcluster_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/utils/ptr"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
+)
+
+var cluster *mgmtcluster.Cluster
+
+func TestMain(m *testing.M) {
+	if os.Getenv("TF_ACC") == "" {
+		fmt.Println("mgmtcluster: TF_ACC is not set; skipping the tests that need the local management cluster")
+		os.Exit(m.Run())
+	}
+	var err error
+	cluster, err = mgmtcluster.FromEnvironment(context.Background(), mgmtcluster.Options{
+		Simulator: simulator.Options{ReadyDelay: 500 * time.Millisecond, DeleteDelay: 300 * time.Millisecond},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := cluster.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the management cluster:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func needCluster(t *testing.T, simulated bool) (kubernetes.Interface, dynamic.Interface) {
+	t.Helper()
+	if cluster == nil {
+		t.Skip("needs the local management cluster (TF_ACC=1)")
+	}
+	if simulated && !cluster.Simulated {
+		t.Skip("tests the simulator, which does not run against " + mgmtcluster.ExistingClusterEnv)
+	}
+	return kubernetes.NewForConfigOrDie(cluster.RESTConfig), dynamic.NewForConfigOrDie(cluster.RESTConfig)
+}
+
+func namespace(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "mgmt-test-"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// tenantControlPlane is a TenantControlPlane that both the upstream 26.x CRD (which needs
+// spec.networkProfile) and Kamaji v1.0.0's accept.
+func tenantControlPlane(ns, name, version string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kamaji.GroupVersion.String(),
+		"kind":       "TenantControlPlane",
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"controlPlane": map[string]any{
+				"deployment": map[string]any{"replicas": int64(1)},
+				"service":    map[string]any{"serviceType": "ClusterIP"},
+			},
+			"kubernetes": map[string]any{
+				"version": version,
+				"kubelet": map[string]any{"cgroupfs": "systemd"},
+			},
+			"networkProfile": map[string]any{"port": int64(6443)},
+		},
+	}}
+}
+
+func TestCRDValidationRejectsInvalidTenantControlPlane(t *testing.T) {
+	_, dyn := needCluster(t, false)
+	cs := kubernetes.NewForConfigOrDie(cluster.RESTConfig)
+	ns := namespace(t, cs)
+
+	bad := tenantControlPlane(ns, "bad-service", "v1.35.0")
+	_ = unstructured.SetNestedField(bad.Object, "Bogus", "spec", "controlPlane", "service", "serviceType")
+	_, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), bad, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "serviceType") {
+		t.Fatalf("a TenantControlPlane with serviceType Bogus was not rejected by the CRD schema: %v", err)
+	}
+
+	missing := tenantControlPlane(ns, "no-kubernetes", "v1.35.0")
+	unstructured.RemoveNestedField(missing.Object, "spec", "kubernetes")
+	_, err = dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), missing, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "kubernetes") {
+		t.Fatalf("a TenantControlPlane without spec.kubernetes was not rejected: %v", err)
+	}
+
+	if cluster.CRDs.Upstream {
+		// The 26.x CRD's CEL rules read spec.networkProfile unconditionally.
+		noProfile := tenantControlPlane(ns, "no-network-profile", "v1.35.0")
+		unstructured.RemoveNestedField(noProfile.Object, "spec", "networkProfile")
+		_, err = dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), noProfile, metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "networkProfile") {
+			t.Fatalf("the upstream CRD's CEL validation did not reject a TenantControlPlane without networkProfile: %v", err)
+		}
+	}
+}
+
+func TestCRDsInstalled(t *testing.T) {
+	cs, _ := needCluster(t, false)
+	for _, gvr := range []schema.GroupVersionResource{
+		kamaji.TenantControlPlaneGVR, kamaji.DataStoreGVR, capi.KamajiControlPlaneGVR, capi.ClusterGVR, capi.MachineDeploymentGVR,
+		{Group: "bootstrap.cluster.x-k8s.io", Version: "v1beta2", Resource: "kubeadmconfigtemplates"},
+	} {
+		list, err := cs.Discovery().ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+		if err != nil {
+			t.Errorf("%s: %v", gvr.GroupVersion(), err)
+			continue
+		}
+		found := false
+		for _, r := range list.APIResources {
+			found = found || r.Name == gvr.Resource
+		}
+		if !found {
+			t.Errorf("%s is not served", gvr)
+		}
+	}
+}
+
+// waitFor watches one object until cond holds.
+func waitFor(t *testing.T, ri dynamic.ResourceInterface, name string, cond func(*unstructured.Unstructured) bool) *unstructured.Unstructured {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	var last *unstructured.Unstructured
+	_, err := watchtools.UntilWithSync(ctx, &fieldListWatch{ri: ri, name: name}, &unstructured.Unstructured{}, nil,
+		func(ev watch.Event) (bool, error) {
+			if ev.Type == watch.Deleted {
+				return cond(nil), nil
+			}
+			last = ev.Object.(*unstructured.Unstructured)
+			return cond(last), nil
+		})
+	if err != nil {
+		t.Fatalf("waiting for %s: %v (last seen: %v)", name, err, last)
+	}
+	return last
+}
+
+func status(u *unstructured.Unstructured) (phase, version string) {
+	phase, _, _ = unstructured.NestedString(u.Object, "status", "kubernetesResources", "version", "status")
+	version, _, _ = unstructured.NestedString(u.Object, "status", "kubernetesResources", "version", "version")
+	return phase, version
+}
+
+func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
+	cs, dyn := needCluster(t, true)
+	ns := namespace(t, cs)
+	tcps := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns)
+
+	if _, err := tcps.Create(t.Context(), tenantControlPlane(ns, "alpha", "v1.35.0"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var sawProvisioning bool
+	tcp := waitFor(t, tcps, "alpha", func(u *unstructured.Unstructured) bool {
+		phase, version := status(u)
+		sawProvisioning = sawProvisioning || phase == kamaji.StatusProvisioning
+		// Kamaji v1.0.0's CRD (the fallback) has no status.observedGeneration.
+		observed, found, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		return phase == kamaji.StatusReady && version == "v1.35.0" && (!found || observed == u.GetGeneration())
+	})
+	if !sawProvisioning {
+		t.Error("the TenantControlPlane never reported Provisioning before Ready")
+	}
+	if got, _, _ := unstructured.NestedString(tcp.Object, "status", "kubeconfig", "admin", "secretName"); got != "alpha-admin-kubeconfig" {
+		t.Errorf("status.kubeconfig.admin.secretName = %q", got)
+	}
+	if ep, _, _ := unstructured.NestedString(tcp.Object, "status", "controlPlaneEndpoint"); !strings.Contains(ep, ":") {
+		t.Errorf("status.controlPlaneEndpoint = %q, want host:port", ep)
+	}
+	if !containsString(tcp.GetFinalizers(), kamaji.Finalizer) {
+		t.Errorf("finalizers = %v, want %s", tcp.GetFinalizers(), kamaji.Finalizer)
+	}
+
+	// The kubeconfig reaches a real tenant API server, which runs workloads to readiness.
+	secret, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "alpha-admin-kubeconfig", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{kamaji.AdminKubeconfigKey, kamaji.SuperAdminKubeconfigKey} {
+		if len(secret.Data[key]) == 0 {
+			t.Fatalf("secret has no %s", key)
+		}
+	}
+	tenantCfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[kamaji.AdminKubeconfigKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tenantCfg.Host == cluster.Host {
+		t.Fatal("the tenant kubeconfig points at the management cluster")
+	}
+	tenant := kubernetes.NewForConfigOrDie(tenantCfg)
+	testTenantWorkloads(t, tenant)
+
+	// Upgrade: Upgrading first, then Ready at the new version.
+	patch := []byte(`{"spec":{"kubernetes":{"version":"v1.36.0"}}}`)
+	if _, err := tcps.Patch(t.Context(), "alpha", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var sawUpgrading bool
+	waitFor(t, tcps, "alpha", func(u *unstructured.Unstructured) bool {
+		phase, version := status(u)
+		sawUpgrading = sawUpgrading || phase == kamaji.StatusUpgrading
+		return phase == kamaji.StatusReady && version == "v1.36.0"
+	})
+	if !sawUpgrading {
+		t.Error("the version change never reported Upgrading")
+	}
+
+	// Deletion waits for Kamaji's finalizer, then removes the Secret and the server.
+	if err := tcps.Delete(t.Context(), "alpha", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tcps, "alpha", func(u *unstructured.Unstructured) bool { return u == nil })
+	if _, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "alpha-admin-kubeconfig", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("admin kubeconfig Secret still there after deletion: %v", err)
+	}
+}
+
+func testTenantWorkloads(t *testing.T, tenant kubernetes.Interface) {
+	t.Helper()
+	labels := map[string]string{"app": "web"}
+	pod := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
+	}
+	if _, err := tenant.AppsV1().Deployments("default").Create(t.Context(), &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: pod,
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	job := pod.DeepCopy()
+	job.Spec.RestartPolicy = corev1.RestartPolicyNever
+	job.Labels = nil
+	if _, err := tenant.BatchV1().Jobs("default").Create(t.Context(), &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate"},
+		Spec:       batchv1.JobSpec{Template: *job},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for {
+		d, err := tenant.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := tenant.BatchV1().Jobs("default").Get(ctx, "migrate", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		complete := false
+		for _, c := range j.Status.Conditions {
+			complete = complete || (c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue)
+		}
+		if d.Status.AvailableReplicas == 3 && d.Status.ObservedGeneration == d.Generation && complete {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("tenant workloads never became ready: deployment %+v, job %+v", d.Status, j.Status)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func TestSimulatedKamajiControlPlaneAndMachineDeployment(t *testing.T) {
+	cs, dyn := needCluster(t, true)
+	ns := namespace(t, cs)
+	kcps := dyn.Resource(capi.KamajiControlPlaneGVR).Namespace(ns)
+	kcp := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": capi.ControlPlaneGroupVersion.String(),
+		"kind":       "KamajiControlPlane",
+		"metadata":   map[string]any{"name": "beta", "namespace": ns},
+		"spec": map[string]any{
+			"version":       "v1.35.0",
+			"replicas":      int64(2),
+			"dataStoreName": "default",
+			"network":       map[string]any{"serviceType": "ClusterIP"},
+		},
+	}}
+	if _, err := kcps.Create(t.Context(), kcp, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, kcps, "beta", func(u *unstructured.Unstructured) bool {
+		ready, _, _ := unstructured.NestedBool(u.Object, "status", "ready")
+		return ready
+	})
+	if ok, _, _ := unstructured.NestedBool(got.Object, "status", "initialization", "controlPlaneInitialized"); !ok {
+		t.Error("status.initialization.controlPlaneInitialized is not true")
+	}
+	if v, _, _ := unstructured.NestedString(got.Object, "status", "version"); v != "v1.35.0" {
+		t.Errorf("status.version = %q", v)
+	}
+	if h, _, _ := unstructured.NestedString(got.Object, "spec", "controlPlaneEndpoint", "host"); h == "" {
+		t.Error("spec.controlPlaneEndpoint.host not set")
+	}
+	tcp, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Get(t.Context(), "beta", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the KamajiControlPlane did not create its TenantControlPlane: %v", err)
+	}
+	if owner := metav1.GetControllerOf(tcp); owner == nil || owner.Kind != "KamajiControlPlane" {
+		t.Errorf("TenantControlPlane controller = %v", owner)
+	}
+
+	mds := dyn.Resource(capi.MachineDeploymentGVR).Namespace(ns)
+	md := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": capi.MachineDeploymentGVK.GroupVersion().String(),
+		"kind":       "MachineDeployment",
+		"metadata":   map[string]any{"name": "workers", "namespace": ns},
+		"spec": map[string]any{
+			"clusterName": "beta",
+			"replicas":    int64(3),
+			"selector":    map[string]any{"matchLabels": map[string]any{"pool": "workers"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"pool": "workers"}},
+				"spec": map[string]any{
+					"clusterName": "beta",
+					"version":     "v1.35.0",
+					"bootstrap": map[string]any{"configRef": map[string]any{
+						"apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "KubeadmConfigTemplate", "name": "workers",
+					}},
+					"infrastructureRef": map[string]any{
+						"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DockerMachineTemplate", "name": "workers",
+					},
+				},
+			},
+		},
+	}}
+	if _, err := mds.Create(t.Context(), md, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	available := func(want int64) func(*unstructured.Unstructured) bool {
+		return func(u *unstructured.Unstructured) bool {
+			n, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+			up, _, _ := unstructured.NestedInt64(u.Object, "status", "upToDateReplicas")
+			g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+			return n == want && up == want && g == u.GetGeneration()
+		}
+	}
+	waitFor(t, mds, "workers", available(3))
+	if _, err := mds.Patch(t.Context(), "workers", "application/merge-patch+json", []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, mds, "workers", available(5))
+
+	// Deleting the KamajiControlPlane takes its TenantControlPlane with it.
+	if err := kcps.Delete(t.Context(), "beta", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns), "beta", func(u *unstructured.Unstructured) bool { return u == nil })
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldListWatch lists and watches one object by name.
+type fieldListWatch struct {
+	ri   dynamic.ResourceInterface
+	name string
+}
+
+func (l *fieldListWatch) List(opts metav1.ListOptions) (runtime.Object, error) {
+	opts.FieldSelector = "metadata.name=" + l.name
+	return l.ri.List(context.Background(), opts)
+}
+
+func (l *fieldListWatch) Watch(opts metav1.ListOptions) (watch.Interface, error) {
+	opts.FieldSelector = "metadata.name=" + l.name
+	return l.ri.Watch(context.Background(), opts)
+}

@@ -1,0 +1,219 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+)
+
+// tenantControlPlaneReconciler plays Kamaji's TenantControlPlane controller:
+//   - a new object reports Provisioning, then after ReadyDelay Ready, with a tenant API
+//     server behind it and the admin kubeconfig Secret written;
+//   - a changed spec.kubernetes.version reports Upgrading first, then Ready at the new version;
+//   - deletion is held by Kamaji's finalizer for DeleteDelay.
+type tenantControlPlaneReconciler struct {
+	*Simulator
+	client.Client
+}
+
+func (s *Simulator) setupKamaji() error {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
+	return ctrl.NewControllerManagedBy(s.mgr).
+		Named("kamaji-tenantcontrolplane").
+		For(obj).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(&tenantControlPlaneReconciler{Simulator: s, Client: s.mgr.GetClient()})
+}
+
+func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	tcp := &unstructured.Unstructured{}
+	tcp.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
+	if err := r.Get(ctx, req.NamespacedName, tcp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	key := "tcp/" + req.String()
+
+	if tcp.GetDeletionTimestamp() != nil {
+		if !controllerutil.ContainsFinalizer(tcp, kamaji.Finalizer) {
+			return ctrl.Result{}, nil
+		}
+		if wait := r.opts.DeleteDelay - time.Since(tcp.GetDeletionTimestamp().Time); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+		if err := r.pool.release(req.String()); err != nil {
+			return ctrl.Result{}, err
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: kamaji.AdminKubeconfigSecretName(req.Name)}}
+		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		r.clock.forget(key)
+		controllerutil.RemoveFinalizer(tcp, kamaji.Finalizer)
+		return ctrl.Result{}, r.Update(ctx, tcp)
+	}
+
+	if controllerutil.AddFinalizer(tcp, kamaji.Finalizer) {
+		if err := r.Update(ctx, tcp); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	desired, _, _ := unstructured.NestedString(tcp.Object, "spec", "kubernetes", "version")
+	phase, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "status")
+	installed, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "version")
+	observed, _, _ := unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
+	generation := tcp.GetGeneration()
+
+	if phase == kamaji.StatusReady && installed == desired && observed == generation {
+		// Kamaji re-creates the kubeconfig Secret when it is deleted out of band.
+		return ctrl.Result{}, r.ensureKubeconfig(ctx, tcp)
+	}
+
+	transitional := kamaji.StatusProvisioning
+	if installed != "" && installed != desired {
+		transitional = kamaji.StatusUpgrading
+	} else if phase == kamaji.StatusReady {
+		// A spec change that is not a version change (e.g. replicas) keeps the control
+		// plane serving.
+		transitional = kamaji.StatusReady
+	}
+	if tcp.GetAnnotations()[HoldAnnotation] == "true" {
+		if phase == transitional {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, r.setPhase(ctx, tcp, transitional, installed)
+	}
+	if wait := r.opts.ReadyDelay - r.clock.since(key, generation); wait > 0 {
+		if phase != transitional {
+			if err := r.setPhase(ctx, tcp, transitional, installed); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+
+	srv, err := r.pool.acquire(ctx, req.String())
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("starting the tenant API server of %s: %w", req, err)
+	}
+	if err := r.ensureKubeconfig(ctx, tcp); err != nil {
+		return ctrl.Result{}, err
+	}
+	endpoint := strings.TrimPrefix(strings.TrimSuffix(srv.URL(), "/"), "https://")
+	patch := client.MergeFrom(tcp.DeepCopy())
+	now := time.Now().UTC().Format(time.RFC3339)
+	dataStore, _, _ := unstructured.NestedString(tcp.Object, "spec", "dataStore")
+	if dataStore == "" {
+		dataStore = "default"
+	}
+	set := func(v any, path ...string) {
+		_ = unstructured.SetNestedField(tcp.Object, v, append([]string{"status"}, path...)...)
+	}
+	set(generation, "observedGeneration")
+	set(endpoint, "controlPlaneEndpoint")
+	set(kamaji.AdminKubeconfigSecretName(tcp.GetName()), "kubeconfig", "admin", "secretName")
+	set(now, "kubeconfig", "admin", "lastUpdate")
+	set(kamaji.StatusReady, "kubernetesResources", "version", "status")
+	set(desired, "kubernetesResources", "version", "version")
+	set(dataStore, "storage", "dataStoreName")
+	if err := r.Status().Patch(ctx, tcp, patch); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.opts.Log.Info("TenantControlPlane ready", "object", req.String(), "version", desired, "endpoint", endpoint)
+	return ctrl.Result{}, nil
+}
+
+func (r *tenantControlPlaneReconciler) setPhase(ctx context.Context, tcp *unstructured.Unstructured, phase, installed string) error {
+	patch := client.MergeFrom(tcp.DeepCopy())
+	_ = unstructured.SetNestedField(tcp.Object, phase, "status", "kubernetesResources", "version", "status")
+	if installed != "" {
+		_ = unstructured.SetNestedField(tcp.Object, installed, "status", "kubernetesResources", "version", "version")
+	}
+	r.opts.Log.Info("TenantControlPlane "+strings.ToLower(phase), "object", client.ObjectKeyFromObject(tcp).String())
+	return r.Status().Patch(ctx, tcp, patch)
+}
+
+// ensureKubeconfig writes Secret <name>-admin-kubeconfig with admin.conf and
+// super-admin.conf for the tenant's API server, as Kamaji does.
+func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp *unstructured.Unstructured) error {
+	tenant := client.ObjectKeyFromObject(tcp).String()
+	name := kamaji.AdminKubeconfigSecretName(tcp.GetName())
+	existing := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: tcp.GetNamespace(), Name: name}, existing)
+	if err == nil && len(existing.Data[kamaji.AdminKubeconfigKey]) > 0 {
+		return nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	srv, err := r.pool.acquire(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	data := map[string][]byte{}
+	for key, user := range map[string]string{
+		kamaji.AdminKubeconfigKey:      "kubernetes-admin",
+		kamaji.SuperAdminKubeconfigKey: "kubernetes-super-admin",
+	} {
+		kc, err := kubeconfigFor(srv, tcp.GetName(), user)
+		if err != nil {
+			return fmt.Errorf("kubeconfig for %s: %w", tenant, err)
+		}
+		data[key] = kc
+	}
+	secret := corev1ac.Secret(name, tcp.GetNamespace()).
+		WithLabels(map[string]string{
+			"kamaji.clastix.io/name":      tcp.GetName(),
+			"kamaji.clastix.io/component": "admin-kubeconfig",
+			"kamaji.clastix.io/project":   "kamaji",
+		}).
+		WithOwnerReferences(metav1ac.OwnerReference().
+			WithAPIVersion(kamaji.GroupVersion.String()).
+			WithKind(kamaji.TenantControlPlaneGVK.Kind).
+			WithName(tcp.GetName()).
+			WithUID(tcp.GetUID()).
+			WithController(true)).
+		WithType(corev1.SecretTypeOpaque).
+		WithData(data)
+	return r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
+}
+
+func kubeconfigFor(srv TenantServer, cluster, user string) ([]byte, error) {
+	cert, key, err := srv.AddAdmin(user)
+	if err != nil {
+		return nil, err
+	}
+	context := user + "@" + cluster
+	cfg := clientcmdapi.Config{
+		Clusters: map[string]*clientcmdapi.Cluster{cluster: {
+			Server:                   srv.URL(),
+			CertificateAuthorityData: srv.CA(),
+		}},
+		AuthInfos: map[string]*clientcmdapi.AuthInfo{user: {
+			ClientCertificateData: cert,
+			ClientKeyData:         key,
+		}},
+		Contexts:       map[string]*clientcmdapi.Context{context: {Cluster: cluster, AuthInfo: user}},
+		CurrentContext: context,
+	}
+	return clientcmd.Write(cfg)
+}
+

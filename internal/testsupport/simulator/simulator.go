@@ -1,0 +1,158 @@
+// Package simulator plays, on a real API server, the documented status contracts of the
+// controllers that cannot run on the machines this project is tested on (no container
+// runtime, no kubelet): Kamaji, Kamaji's Cluster API control-plane provider, Cluster API's
+// MachineDeployment controller, and the workload controllers of tenant clusters.
+//
+// It is test and demo support only. It never runs against a real platform: with
+// QUMULUS_TEST_KUBECONFIG the tests use real controllers and leave the simulator off.
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// HoldAnnotation set to "true" on a TenantControlPlane, KamajiControlPlane or
+// MachineDeployment keeps it from ever becoming ready, for tests of timeouts.
+const HoldAnnotation = "simulator.qumulus.io/hold"
+
+// FieldManager is the field manager of everything the simulator writes.
+const FieldManager = "qumulus-simulator"
+
+// Options tune the simulator.
+type Options struct {
+	// ReadyDelay is how long an object stays in its transitional state (Provisioning,
+	// Upgrading, scaling) before it is reported ready. Default 1s.
+	ReadyDelay time.Duration
+	// DeleteDelay is how long Kamaji's finalizer stays on a deleted TenantControlPlane.
+	// Default 500ms.
+	DeleteDelay time.Duration
+	// StartTenantServer starts a tenant API server. Required for TenantControlPlanes to
+	// become ready.
+	StartTenantServer TenantServerStarter
+	// TenantsPerServer is how many TenantControlPlanes share one tenant API server.
+	// Default 1: every tenant control plane gets its own server, and so a clean view.
+	// Larger values save memory in benchmarks; tenants that share a server see each
+	// other's objects.
+	TenantsPerServer int
+	// Log receives the simulator's progress.
+	Log logr.Logger
+}
+
+func (o *Options) defaults() {
+	if o.ReadyDelay == 0 {
+		o.ReadyDelay = time.Second
+	}
+	if o.DeleteDelay == 0 {
+		o.DeleteDelay = 500 * time.Millisecond
+	}
+	if o.TenantsPerServer <= 0 {
+		o.TenantsPerServer = 1
+	}
+}
+
+// Simulator runs the simulated controllers until its context ends.
+type Simulator struct {
+	opts  Options
+	mgr   manager.Manager
+	pool  *serverPool
+	clock *transitions
+}
+
+// New prepares a simulator for the management cluster at cfg.
+func New(cfg *rest.Config, opts Options) (*Simulator, error) {
+	opts.defaults()
+	mgr, err := newManager(cfg, opts.Log.WithName("management"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Simulator{
+		opts:  opts,
+		mgr:   mgr,
+		clock: newTransitions(),
+	}
+	s.pool = newServerPool(opts.StartTenantServer, opts.TenantsPerServer, opts.Log.WithName("tenants"))
+	for _, setup := range []func() error{s.setupKamaji, s.setupKamajiControlPlane, s.setupMachineDeployments} {
+		if err := setup(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Run blocks until ctx ends, then stops every tenant API server it started.
+func (s *Simulator) Run(ctx context.Context) error {
+	err := s.mgr.Start(ctx)
+	s.pool.stopAll()
+	return err
+}
+
+// TenantServers reports how many tenant API servers are running.
+func (s *Simulator) TenantServers() int {
+	return s.pool.running()
+}
+
+func newManager(cfg *rest.Config, log logr.Logger) (manager.Manager, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	skip := true
+	mgr, err := ctrl.NewManager(cfg, manager.Options{
+		Scheme:                 scheme,
+		Logger:                 log,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Every tenant cluster runs the same controllers under the same names.
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	return mgr, nil
+}
+
+// transitions remembers when an object entered its current generation, so that the
+// simulator can hold the transitional state for ReadyDelay without sleeping.
+type transitions struct {
+	mu   sync.Mutex
+	seen map[string]entry
+}
+
+type entry struct {
+	generation int64
+	at         time.Time
+}
+
+func newTransitions() *transitions {
+	return &transitions{seen: map[string]entry{}}
+}
+
+// since returns how long key has been at generation.
+func (t *transitions) since(key string, generation int64) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.seen[key]
+	if !ok || e.generation != generation {
+		e = entry{generation: generation, at: time.Now()}
+		t.seen[key] = e
+	}
+	return time.Since(e.at)
+}
+
+func (t *transitions) forget(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.seen, key)
+}

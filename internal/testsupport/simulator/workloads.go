@@ -1,0 +1,165 @@
+package simulator
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// runWorkloads plays the workload controllers and kubelets of a tenant cluster, which has
+// no nodes here: Deployments, StatefulSets and DaemonSets report all replicas available,
+// Jobs complete, PersistentVolumeClaims bind. That is what Helm's and kstatus' readiness
+// checks read, so Helm releases can be installed and waited for.
+func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error {
+	mgr, err := newManager(cfg, log)
+	if err != nil {
+		return err
+	}
+	c := mgr.GetClient()
+	for _, w := range []struct {
+		name string
+		obj  client.Object
+		fn   func(context.Context, client.Client, client.Object) error
+	}{
+		{"deployment", &appsv1.Deployment{}, deploymentReady},
+		{"statefulset", &appsv1.StatefulSet{}, statefulSetReady},
+		{"daemonset", &appsv1.DaemonSet{}, daemonSetReady},
+		{"job", &batchv1.Job{}, jobComplete},
+		{"pvc", &corev1.PersistentVolumeClaim{}, claimBound},
+	} {
+		w := w
+		err := ctrl.NewControllerManagedBy(mgr).
+			Named("tenant-"+w.name).
+			For(w.obj).
+			Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+				obj := w.obj.DeepCopyObject().(client.Object)
+				if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+					return reconcile.Result{}, client.IgnoreNotFound(err)
+				}
+				if obj.GetDeletionTimestamp() != nil {
+					return reconcile.Result{}, nil
+				}
+				return reconcile.Result{}, w.fn(ctx, c, obj)
+			}))
+		if err != nil {
+			return err
+		}
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			log.Error(err, "tenant workload simulator stopped")
+		}
+	}()
+	return nil
+}
+
+func updateStatus(ctx context.Context, c client.Client, obj client.Object, before any, after any) error {
+	if equality.Semantic.DeepEqual(before, after) {
+		return nil
+	}
+	return c.Status().Update(ctx, obj)
+}
+
+func deploymentReady(ctx context.Context, c client.Client, obj client.Object) error {
+	d := obj.(*appsv1.Deployment)
+	n := ptr.Deref(d.Spec.Replicas, 1)
+	before := d.Status.DeepCopy()
+	d.Status.ObservedGeneration = d.Generation
+	d.Status.Replicas, d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas = n, n, n, n
+	d.Status.UnavailableReplicas = 0
+	d.Status.Conditions = setCondition(d.Status.Conditions, appsv1.DeploymentCondition{
+		Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable",
+	}, appsv1.DeploymentCondition{
+		Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable",
+	})
+	return updateStatus(ctx, c, d, before, &d.Status)
+}
+
+func setCondition(conds []appsv1.DeploymentCondition, want ...appsv1.DeploymentCondition) []appsv1.DeploymentCondition {
+	now := metav1.Now()
+	for _, w := range want {
+		found := false
+		for i := range conds {
+			if conds[i].Type == w.Type {
+				found = true
+				if conds[i].Status != w.Status || conds[i].Reason != w.Reason {
+					conds[i].Status, conds[i].Reason = w.Status, w.Reason
+					conds[i].LastTransitionTime, conds[i].LastUpdateTime = now, now
+				}
+			}
+		}
+		if !found {
+			w.LastTransitionTime, w.LastUpdateTime = now, now
+			conds = append(conds, w)
+		}
+	}
+	return conds
+}
+
+func statefulSetReady(ctx context.Context, c client.Client, obj client.Object) error {
+	s := obj.(*appsv1.StatefulSet)
+	n := ptr.Deref(s.Spec.Replicas, 1)
+	before := s.Status.DeepCopy()
+	s.Status.ObservedGeneration = s.Generation
+	s.Status.Replicas, s.Status.ReadyReplicas, s.Status.CurrentReplicas, s.Status.UpdatedReplicas, s.Status.AvailableReplicas = n, n, n, n, n
+	rev := s.Name + "-simulated"
+	s.Status.CurrentRevision, s.Status.UpdateRevision = rev, rev
+	return updateStatus(ctx, c, s, before, &s.Status)
+}
+
+func daemonSetReady(ctx context.Context, c client.Client, obj client.Object) error {
+	d := obj.(*appsv1.DaemonSet)
+	before := d.Status.DeepCopy()
+	d.Status.ObservedGeneration = d.Generation
+	d.Status.DesiredNumberScheduled, d.Status.CurrentNumberScheduled, d.Status.NumberReady = 1, 1, 1
+	d.Status.UpdatedNumberScheduled, d.Status.NumberAvailable, d.Status.NumberUnavailable = 1, 1, 0
+	return updateStatus(ctx, c, d, before, &d.Status)
+}
+
+func jobComplete(ctx context.Context, c client.Client, obj client.Object) error {
+	j := obj.(*batchv1.Job)
+	for _, cond := range j.Status.Conditions {
+		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
+			return nil
+		}
+	}
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	if j.Status.StartTime == nil {
+		j.Status.StartTime = &now
+	}
+	j.Status.CompletionTime = &now
+	j.Status.Succeeded = ptr.Deref(j.Spec.Completions, 1)
+	j.Status.Active = 0
+	j.Status.Ready = ptr.To[int32](0)
+	j.Status.Terminating = ptr.To[int32](0)
+	j.Status.UncountedTerminatedPods = nil
+	j.Status.Conditions = append(j.Status.Conditions,
+		batchv1.JobCondition{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastProbeTime: now, LastTransitionTime: now},
+		batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastProbeTime: now, LastTransitionTime: now},
+	)
+	return c.Status().Update(ctx, j)
+}
+
+func claimBound(ctx context.Context, c client.Client, obj client.Object) error {
+	pvc := obj.(*corev1.PersistentVolumeClaim)
+	if pvc.Status.Phase == corev1.ClaimBound {
+		return nil
+	}
+	pvc.Status.Phase = corev1.ClaimBound
+	pvc.Status.AccessModes = pvc.Spec.AccessModes
+	if req, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		pvc.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: req}
+	}
+	return c.Status().Update(ctx, pvc)
+}
