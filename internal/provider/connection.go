@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 )
@@ -45,4 +46,23 @@ func (d *providerData) managementClients(subject string) (*kube.Clients, diag.Di
 				"Correct the qumulus provider block or its QUMULUS_* environment variables.\n\n%s", subject, err))
 	}
 	return nil, diags
+}
+
+// addAPIError reports a failed call to the management cluster: what was attempted, the
+// likely cause and the original error.
+func addAPIError(diags *diag.Diagnostics, host, attempted string, err error) {
+	switch {
+	case apierrors.IsUnauthorized(err):
+		diags.AddError("Management Cluster Credentials Rejected",
+			fmt.Sprintf("The API server at %s rejected the provider's credentials while %s. Check the token, client "+
+				"certificate or exec plugin in the qumulus provider configuration; they may have expired.\n\n%s", host, attempted, err))
+	case apierrors.IsForbidden(err):
+		diags.AddError("Management Cluster Access Denied",
+			fmt.Sprintf("The API server at %s authenticated the provider but denied it while %s. Grant the provider's "+
+				"user the RBAC permissions named below.\n\n%s", host, attempted, err))
+	default:
+		diags.AddError("Management Cluster Unreachable",
+			fmt.Sprintf("The API server at %s did not answer while %s. Check that it is running and reachable from "+
+				"where Terraform runs, and the provider's host and CA settings.\n\n%s", host, attempted, err))
+	}
 }

@@ -90,9 +90,7 @@ func (d *managementClusterDataSource) Read(ctx context.Context, _ datasource.Rea
 
 	version, err := clients.Kubernetes.Discovery().ServerVersion()
 	if err != nil {
-		resp.Diagnostics.AddError("Management Cluster Unreachable",
-			fmt.Sprintf("Could not read the version of the management cluster at %s. Check that the API server is running "+
-				"and that the provider's credentials are valid.\n\n%s", clients.REST.Host, err))
+		addAPIError(&resp.Diagnostics, clients.REST.Host, "reading its version", err)
 		return
 	}
 
@@ -110,8 +108,7 @@ func (d *managementClusterDataSource) Read(ctx context.Context, _ datasource.Rea
 	} {
 		ok, err := kube.ServesResource(clients.Kubernetes.Discovery(), check.gvr)
 		if err != nil {
-			resp.Diagnostics.AddError("Management Cluster Discovery Failed",
-				fmt.Sprintf("Could not list the APIs of the management cluster at %s.\n\n%s", clients.REST.Host, err))
+			addAPIError(&resp.Diagnostics, clients.REST.Host, "listing its APIs", err)
 			return
 		}
 		*check.into = types.BoolValue(ok)

@@ -144,10 +144,7 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			"config_context": schema.StringAttribute{
 				MarkdownDescription: "Context of the kubeconfig to use. Defaults to its `current-context`." + envDoc(envConfigContext),
 				Optional:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthAtLeast(1),
-					stringvalidator.AtLeastOneOf(kubeconfigSources...),
-				},
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"host": schema.StringAttribute{
 				MarkdownDescription: "URL of the API server, e.g. `https://10.0.0.1:6443`. Overrides the kubeconfig's server." + envDoc(envHost),

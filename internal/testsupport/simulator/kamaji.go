@@ -216,4 +216,3 @@ func kubeconfigFor(srv TenantServer, cluster, user string) ([]byte, error) {
 	}
 	return clientcmd.Write(cfg)
 }
-

@@ -40,7 +40,7 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 	} {
 		w := w
 		err := ctrl.NewControllerManagedBy(mgr).
-			Named("tenant-"+w.name).
+			Named("tenant-" + w.name).
 			For(w.obj).
 			Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 				obj := w.obj.DeepCopyObject().(client.Object)

@@ -1,0 +1,161 @@
+// Package acctest is the acceptance-test harness: it prepares the Terraform CLI and the
+// management cluster once per test package and offers checks that read the API.
+package acctest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/testbin"
+)
+
+var cluster *mgmtcluster.Cluster
+
+// Run is the body of an acceptance-test package's TestMain. Without TF_ACC it runs only
+// the unit tests. With it, it provides the Terraform CLI (TF_ACC_TERRAFORM_PATH, else a
+// cached build of Terraform testbin.TerraformVersion), an empty CLI configuration when
+// none is set, and the management cluster (QUMULUS_TEST_KUBECONFIG, else the local one),
+// then runs the tests and stops what it started.
+func Run(m *testing.M) int {
+	if os.Getenv("TF_ACC") == "" {
+		return m.Run()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	defer cancel()
+
+	tf, err := testbin.Terraform(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acctest: no Terraform CLI:", err)
+		return 1
+	}
+	_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
+	scratch, err := os.MkdirTemp("", "qumulus-acc-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(scratch)
+	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+		// Without a CLI configuration Terraform prints a warning that the test framework
+		// mistakes for version output.
+		rc := filepath.Join(scratch, "terraformrc")
+		if err := os.WriteFile(rc, nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		_ = os.Setenv("TF_CLI_CONFIG_FILE", rc)
+	}
+
+	cluster, err = mgmtcluster.FromEnvironment(ctx, mgmtcluster.Options{
+		Simulator: simulator.Options{ReadyDelay: 500 * time.Millisecond, DeleteDelay: 300 * time.Millisecond},
+		Verbose:   os.Getenv("QUMULUS_TEST_VERBOSE") != "",
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acctest: management cluster:", err)
+		return 1
+	}
+	if cluster.Simulated {
+		fmt.Printf("acctest: local management cluster at %s (CRDs: %s)\n", cluster.Host, cluster.CRDs)
+	} else {
+		fmt.Printf("acctest: existing management cluster at %s (%s)\n", cluster.Host, mgmtcluster.ExistingClusterEnv)
+	}
+	code := m.Run()
+	if err := cluster.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "acctest: stopping the management cluster:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// Cluster returns the management cluster, skipping the test when there is none (TF_ACC
+// not set).
+func Cluster(t testing.TB) *mgmtcluster.Cluster {
+	t.Helper()
+	if cluster == nil {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
+	return cluster
+}
+
+// KubeconfigFile writes the admin kubeconfig of the management cluster to a file that
+// lives as long as the test.
+func KubeconfigFile(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := Cluster(t).WriteKubeconfig(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ProviderBlock is a provider configuration that reaches the management cluster through
+// an inline kubeconfig.
+func ProviderBlock(t testing.TB) string {
+	t.Helper()
+	return fmt.Sprintf("provider \"qumulus\" {\n  config_content = %s\n}\n", HCLString(string(Cluster(t).Kubeconfig)))
+}
+
+// HCLString quotes s as an HCL string literal.
+func HCLString(s string) string {
+	q := fmt.Sprintf("%q", s)
+	q = strings.ReplaceAll(q, "${", "$${")
+	return strings.ReplaceAll(q, "%{", "%%{")
+}
+
+// CheckDestroyed returns a CheckDestroy function that fails while any resource of
+// resourceType in the state still has its object in the management cluster. The object is
+// named by the resource's id, "<namespace>/<name>" or "<name>" for cluster-scoped objects.
+func CheckDestroyed(resourceType string, gvr schema.GroupVersionResource) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		if cluster == nil {
+			return nil
+		}
+		dyn, err := dynamic.NewForConfig(cluster.RESTConfig)
+		if err != nil {
+			return err
+		}
+		return checkDestroyed(context.Background(), dyn, s, resourceType, gvr)
+	}
+}
+
+func checkDestroyed(ctx context.Context, dyn dynamic.Interface, s *terraform.State, resourceType string, gvr schema.GroupVersionResource) error {
+	for _, rs := range s.RootModule().Resources {
+		if rs.Type != resourceType {
+			continue
+		}
+		ns, name, namespaced := strings.Cut(rs.Primary.ID, "/")
+		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+		if namespaced {
+			ri = dyn.Resource(gvr).Namespace(ns)
+		} else {
+			name = ns
+		}
+		obj, err := ri.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("checking that %s %s is gone: %w", gvr.Resource, rs.Primary.ID, err)
+		case obj.GetDeletionTimestamp() != nil:
+			return fmt.Errorf("%s %s is still being deleted (finalizers %v)", gvr.Resource, rs.Primary.ID, obj.GetFinalizers())
+		default:
+			return fmt.Errorf("%s %s still exists after destroy", gvr.Resource, rs.Primary.ID)
+		}
+	}
+	return nil
+}
