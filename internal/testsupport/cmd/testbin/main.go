@@ -1,6 +1,7 @@
-// Command testbin builds (once) and prints the paths of the binaries the tests use.
+// Command testbin builds (once) the binaries the tests use and prints their paths.
 //
-//	go run ./internal/testsupport/cmd/testbin [-tofu]
+//	testbin            prints NAME=path for etcd, kube-apiserver and terraform
+//	testbin NAME...    prints the path of each (etcd, kube-apiserver, terraform, tofu)
 package main
 
 import (
@@ -12,31 +13,38 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/testbin"
 )
 
-func main() {
-	tofu := flag.Bool("tofu", false, "also build OpenTofu "+testbin.OpenTofuVersion)
-	flag.Parse()
-	ctx := context.Background()
+var tools = map[string]struct {
+	env string
+	get func(context.Context) (string, error)
+}{
+	"etcd":           {"TEST_ASSET_ETCD", testbin.Etcd},
+	"kube-apiserver": {"TEST_ASSET_KUBE_APISERVER", testbin.KubeAPIServer},
+	"terraform":      {"TF_ACC_TERRAFORM_PATH", testbin.Terraform},
+	"tofu":           {"QUMULUS_TEST_TOFU_PATH", testbin.OpenTofu},
+}
 
-	tools := []struct {
-		env string
-		get func(context.Context) (string, error)
-	}{
-		{"TEST_ASSET_ETCD", testbin.Etcd},
-		{"TEST_ASSET_KUBE_APISERVER", testbin.KubeAPIServer},
-		{"TF_ACC_TERRAFORM_PATH", testbin.Terraform},
+func main() {
+	flag.Parse()
+	names := flag.Args()
+	pairs := len(names) == 0
+	if pairs {
+		names = []string{"etcd", "kube-apiserver", "terraform"}
 	}
-	if *tofu {
-		tools = append(tools, struct {
-			env string
-			get func(context.Context) (string, error)
-		}{"QUMULUS_TEST_TOFU_PATH", testbin.OpenTofu})
-	}
-	for _, t := range tools {
-		p, err := t.get(ctx)
+	for _, name := range names {
+		t, ok := tools[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "testbin: unknown tool %q (etcd, kube-apiserver, terraform, tofu)\n", name)
+			os.Exit(2)
+		}
+		p, err := t.get(context.Background())
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprintln(os.Stderr, "testbin:", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%s=%s\n", t.env, p)
+		if pairs {
+			fmt.Printf("%s=%s\n", t.env, p)
+		} else {
+			fmt.Println(p)
+		}
 	}
 }

@@ -1,0 +1,23 @@
+# The demo `make demo` plans against the local management cluster. The provider reads the
+# cluster's kubeconfig from QUMULUS_CONFIG_PATH, which the make target sets.
+terraform {
+  required_providers {
+    qumulus = {
+      source = "qumulus/qumulus"
+    }
+  }
+}
+
+provider "qumulus" {}
+
+data "qumulus_management_cluster" "this" {}
+
+output "management_cluster" {
+  value = {
+    host                      = data.qumulus_management_cluster.this.host
+    kubernetes_version        = data.qumulus_management_cluster.this.kubernetes_version
+    kamaji                    = data.qumulus_management_cluster.this.kamaji_installed
+    cluster_api               = data.qumulus_management_cluster.this.cluster_api_installed
+    kamaji_capi_control_plane = data.qumulus_management_cluster.this.kamaji_control_plane_provider_installed
+  }
+}
