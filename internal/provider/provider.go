@@ -125,7 +125,7 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			},
 			"config_paths": schema.ListAttribute{
 				MarkdownDescription: "Paths to kubeconfig files, merged like the entries of `KUBECONFIG` (the first file " +
-					"that sets a value wins)." + fmt.Sprintf(" Can also be set with `%s`, a list separated by `%c`.", envConfigPaths, os.PathListSeparator),
+					"that sets a value wins)." + fmt.Sprintf(" Can also be set with `%s`, a list separated by `:` (`;` on Windows).", envConfigPaths),
 				Optional:    true,
 				ElementType: types.StringType,
 				Validators: []validator.List{
