@@ -209,3 +209,19 @@ func TestConnectionBuildsOnceAndReportsErrors(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestInClusterOnlyWhenAskedAndReportedOutsideAPod(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "")
+	// Outside a pod, in-cluster credentials must fail loudly, not fall back.
+	_, err := Config{InCluster: true}.RESTConfig()
+	if err == nil || !strings.Contains(err.Error(), "in_cluster is set") {
+		t.Fatalf("err = %v", err)
+	}
+	// Even inside a pod, nothing configured means nothing: in-cluster is opt-in.
+	t.Setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "443")
+	if _, err := (Config{}).RESTConfig(); !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("err = %v, want ErrNotConfigured", err)
+	}
+}

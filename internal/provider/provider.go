@@ -204,8 +204,9 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 						ElementType:         types.StringType,
 					},
 					"env": schema.MapAttribute{
-						MarkdownDescription: "Environment variables added to the command's environment.",
+						MarkdownDescription: "Environment variables added to the command's environment. Sensitive: they often carry credentials.",
 						Optional:            true,
+						Sensitive:           true,
 						ElementType:         types.StringType,
 					},
 				},

@@ -47,7 +47,7 @@ func Run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(scratch)
+	defer func() { _ = os.RemoveAll(scratch) }()
 	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
 		// Without a CLI configuration Terraform prints a warning that the test framework
 		// mistakes for version output.

@@ -17,12 +17,12 @@ func TestMain(m *testing.M) {
 }
 
 func state(resourceType, id string) *terraform.State {
-	s := terraform.NewState()
-	s.RootModule().Resources[resourceType+".test"] = &terraform.ResourceState{
-		Type:    resourceType,
-		Primary: &terraform.InstanceState{ID: id},
-	}
-	return s
+	return &terraform.State{Modules: []*terraform.ModuleState{{
+		Path: []string{"root"},
+		Resources: map[string]*terraform.ResourceState{
+			resourceType + ".test": {Type: resourceType, Primary: &terraform.InstanceState{ID: id}},
+		},
+	}}}
 }
 
 func TestCheckDestroyed(t *testing.T) {

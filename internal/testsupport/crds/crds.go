@@ -124,7 +124,7 @@ func Load(ctx context.Context) (Set, error) {
 	for _, sub := range []string{"core/config/crd/bases", "bootstrap/kubeadm/config/crd/bases"} {
 		c, err := fromDir(os.DirFS(filepath.Join(dir, sub)), ".")
 		if err != nil {
-			return set, fmt.Errorf("Cluster API %s CRDs: %w", version, err)
+			return set, fmt.Errorf("the CRDs of Cluster API %s: %w", version, err)
 		}
 		capiCRDs = append(capiCRDs, c...)
 	}

@@ -247,7 +247,7 @@ type tenantServer struct {
 }
 
 func (t *tenantServer) URL() string              { return t.cfg.Host }
-func (t *tenantServer) CA() []byte               { return t.srv.SecureServing.CA }
+func (t *tenantServer) CA() []byte               { return t.srv.CA }
 func (t *tenantServer) RESTConfig() *rest.Config { return rest.CopyConfig(t.cfg) }
 func (t *tenantServer) Stop() error              { return t.srv.Stop() }
 

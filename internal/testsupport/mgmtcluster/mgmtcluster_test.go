@@ -74,9 +74,9 @@ func namespace(t *testing.T, cs kubernetes.Interface) string {
 	return ns.Name
 }
 
-// tenantControlPlane is a TenantControlPlane that both the upstream 26.x CRD (which needs
+// tenantControlPlane is a TenantControlPlane at v1.35.0 that both the upstream 26.x CRD (which needs
 // spec.networkProfile) and Kamaji v1.0.0's accept.
-func tenantControlPlane(ns, name, version string) *unstructured.Unstructured {
+func tenantControlPlane(ns, name string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": kamaji.GroupVersion.String(),
 		"kind":       "TenantControlPlane",
@@ -87,7 +87,7 @@ func tenantControlPlane(ns, name, version string) *unstructured.Unstructured {
 				"service":    map[string]any{"serviceType": "ClusterIP"},
 			},
 			"kubernetes": map[string]any{
-				"version": version,
+				"version": "v1.35.0",
 				"kubelet": map[string]any{"cgroupfs": "systemd"},
 			},
 			"networkProfile": map[string]any{"port": int64(6443)},
@@ -100,14 +100,14 @@ func TestCRDValidationRejectsInvalidTenantControlPlane(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(cluster.RESTConfig)
 	ns := namespace(t, cs)
 
-	bad := tenantControlPlane(ns, "bad-service", "v1.35.0")
+	bad := tenantControlPlane(ns, "bad-service")
 	_ = unstructured.SetNestedField(bad.Object, "Bogus", "spec", "controlPlane", "service", "serviceType")
 	_, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), bad, metav1.CreateOptions{})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "serviceType") {
 		t.Fatalf("a TenantControlPlane with serviceType Bogus was not rejected by the CRD schema: %v", err)
 	}
 
-	missing := tenantControlPlane(ns, "no-kubernetes", "v1.35.0")
+	missing := tenantControlPlane(ns, "no-kubernetes")
 	unstructured.RemoveNestedField(missing.Object, "spec", "kubernetes")
 	_, err = dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), missing, metav1.CreateOptions{})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "kubernetes") {
@@ -116,7 +116,7 @@ func TestCRDValidationRejectsInvalidTenantControlPlane(t *testing.T) {
 
 	if cluster.CRDs.Upstream {
 		// The 26.x CRD's CEL rules read spec.networkProfile unconditionally.
-		noProfile := tenantControlPlane(ns, "no-network-profile", "v1.35.0")
+		noProfile := tenantControlPlane(ns, "no-network-profile")
 		unstructured.RemoveNestedField(noProfile.Object, "spec", "networkProfile")
 		_, err = dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(t.Context(), noProfile, metav1.CreateOptions{})
 		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "networkProfile") {
@@ -177,7 +177,7 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	ns := namespace(t, cs)
 	tcps := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns)
 
-	if _, err := tcps.Create(t.Context(), tenantControlPlane(ns, "alpha", "v1.35.0"), metav1.CreateOptions{}); err != nil {
+	if _, err := tcps.Create(t.Context(), tenantControlPlane(ns, "alpha"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var sawProvisioning bool

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -26,33 +27,14 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 	if err != nil {
 		return err
 	}
-	c := mgr.GetClient()
-	for _, w := range []struct {
-		name string
-		obj  client.Object
-		fn   func(context.Context, client.Client, client.Object) error
-	}{
-		{"deployment", &appsv1.Deployment{}, deploymentReady},
-		{"statefulset", &appsv1.StatefulSet{}, statefulSetReady},
-		{"daemonset", &appsv1.DaemonSet{}, daemonSetReady},
-		{"job", &batchv1.Job{}, jobComplete},
-		{"pvc", &corev1.PersistentVolumeClaim{}, claimBound},
+	for _, add := range []func() error{
+		func() error { return watchWorkload(mgr, "deployment", deploymentReady) },
+		func() error { return watchWorkload(mgr, "statefulset", statefulSetReady) },
+		func() error { return watchWorkload(mgr, "daemonset", daemonSetReady) },
+		func() error { return watchWorkload(mgr, "job", jobComplete) },
+		func() error { return watchWorkload(mgr, "pvc", claimBound) },
 	} {
-		w := w
-		err := ctrl.NewControllerManagedBy(mgr).
-			Named("tenant-" + w.name).
-			For(w.obj).
-			Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-				obj := w.obj.DeepCopyObject().(client.Object)
-				if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
-					return reconcile.Result{}, client.IgnoreNotFound(err)
-				}
-				if obj.GetDeletionTimestamp() != nil {
-					return reconcile.Result{}, nil
-				}
-				return reconcile.Result{}, w.fn(ctx, c, obj)
-			}))
-		if err != nil {
+		if err := add(); err != nil {
 			return err
 		}
 	}
@@ -64,6 +46,27 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 	return nil
 }
 
+// watchWorkload runs ready on every object of type T that is not being deleted.
+func watchWorkload[T any, PT interface {
+	*T
+	client.Object
+}](mgr manager.Manager, name string, ready func(context.Context, client.Client, PT) error) error {
+	c := mgr.GetClient()
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("tenant-" + name).
+		For(PT(new(T))).
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			obj := PT(new(T))
+			if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+				return reconcile.Result{}, client.IgnoreNotFound(err)
+			}
+			if obj.GetDeletionTimestamp() != nil {
+				return reconcile.Result{}, nil
+			}
+			return reconcile.Result{}, ready(ctx, c, obj)
+		}))
+}
+
 func updateStatus(ctx context.Context, c client.Client, obj client.Object, before any, after any) error {
 	if equality.Semantic.DeepEqual(before, after) {
 		return nil
@@ -71,8 +74,7 @@ func updateStatus(ctx context.Context, c client.Client, obj client.Object, befor
 	return c.Status().Update(ctx, obj)
 }
 
-func deploymentReady(ctx context.Context, c client.Client, obj client.Object) error {
-	d := obj.(*appsv1.Deployment)
+func deploymentReady(ctx context.Context, c client.Client, d *appsv1.Deployment) error {
 	n := ptr.Deref(d.Spec.Replicas, 1)
 	before := d.Status.DeepCopy()
 	d.Status.ObservedGeneration = d.Generation
@@ -107,8 +109,7 @@ func setCondition(conds []appsv1.DeploymentCondition, want ...appsv1.DeploymentC
 	return conds
 }
 
-func statefulSetReady(ctx context.Context, c client.Client, obj client.Object) error {
-	s := obj.(*appsv1.StatefulSet)
+func statefulSetReady(ctx context.Context, c client.Client, s *appsv1.StatefulSet) error {
 	n := ptr.Deref(s.Spec.Replicas, 1)
 	before := s.Status.DeepCopy()
 	s.Status.ObservedGeneration = s.Generation
@@ -118,8 +119,7 @@ func statefulSetReady(ctx context.Context, c client.Client, obj client.Object) e
 	return updateStatus(ctx, c, s, before, &s.Status)
 }
 
-func daemonSetReady(ctx context.Context, c client.Client, obj client.Object) error {
-	d := obj.(*appsv1.DaemonSet)
+func daemonSetReady(ctx context.Context, c client.Client, d *appsv1.DaemonSet) error {
 	before := d.Status.DeepCopy()
 	d.Status.ObservedGeneration = d.Generation
 	d.Status.DesiredNumberScheduled, d.Status.CurrentNumberScheduled, d.Status.NumberReady = 1, 1, 1
@@ -127,8 +127,7 @@ func daemonSetReady(ctx context.Context, c client.Client, obj client.Object) err
 	return updateStatus(ctx, c, d, before, &d.Status)
 }
 
-func jobComplete(ctx context.Context, c client.Client, obj client.Object) error {
-	j := obj.(*batchv1.Job)
+func jobComplete(ctx context.Context, c client.Client, j *batchv1.Job) error {
 	for _, cond := range j.Status.Conditions {
 		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
 			return nil
@@ -151,8 +150,7 @@ func jobComplete(ctx context.Context, c client.Client, obj client.Object) error 
 	return c.Status().Update(ctx, j)
 }
 
-func claimBound(ctx context.Context, c client.Client, obj client.Object) error {
-	pvc := obj.(*corev1.PersistentVolumeClaim)
+func claimBound(ctx context.Context, c client.Client, pvc *corev1.PersistentVolumeClaim) error {
 	if pvc.Status.Phase == corev1.ClaimBound {
 		return nil
 	}

@@ -66,7 +66,7 @@ func Terraform(ctx context.Context) (string, error) {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(gobin)
+		defer func() { _ = os.RemoveAll(gobin) }()
 		cmd := goCommand(ctx, "", "install", "-trimpath", "-ldflags=-s -w", "github.com/hashicorp/terraform@v"+TerraformVersion)
 		cmd.Env = append(cmd.Env, "GOBIN="+gobin)
 		if err := run(cmd); err != nil {
@@ -92,14 +92,17 @@ func OpenTofu(ctx context.Context) (string, error) {
 			return err
 		}
 		var mod struct{ Dir string }
-		if err := json.Unmarshal([]byte(stdout.String()), &mod); err != nil || mod.Dir == "" {
-			return fmt.Errorf("locating the OpenTofu module: %v (%s)", err, stdout.String())
+		if err := json.Unmarshal([]byte(stdout.String()), &mod); err != nil {
+			return fmt.Errorf("locating the OpenTofu module: %w (%s)", err, stdout.String())
+		}
+		if mod.Dir == "" {
+			return fmt.Errorf("locating the OpenTofu module: no directory in %s", stdout.String())
 		}
 		src, err := os.MkdirTemp(filepath.Dir(out), "tofu-src-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(src)
+		defer func() { _ = os.RemoveAll(src) }()
 		if err := copyTree(mod.Dir, src); err != nil {
 			return err
 		}
@@ -255,9 +258,13 @@ func goCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// goBinary is the go command of the toolchain running the tests (go test puts its GOROOT
+// first in PATH), else the one in PATH.
 func goBinary() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); isExecutable(p) {
-		return p
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); isExecutable(p) {
+			return p
+		}
 	}
 	return "go"
 }
@@ -323,15 +330,12 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		defer in.Close()
+		defer func() { _ = in.Close() }()
 		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		_, err = io.Copy(out, in)
+		return errors.Join(err, out.Close())
 	})
 }

@@ -116,7 +116,7 @@ func upDetached(dir string, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer log.Close()
+	defer func() { _ = log.Close() }()
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func upDetached(dir string, args []string) error {
 		select {
 		case err := <-exited:
 			out, _ := os.ReadFile(log.Name())
-			return fmt.Errorf("the cluster process exited (%v):\n%s", err, out)
+			return fmt.Errorf("the cluster process exited (%w):\n%s", err, out)
 		case <-deadline:
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			return errors.New("the cluster did not become ready in time; see " + log.Name())
