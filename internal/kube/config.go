@@ -40,6 +40,9 @@ type Config struct {
 	ConfigContent string
 	// Context selects a context of the kubeconfig; empty means its current-context.
 	Context string
+	// ContextCluster and ContextAuthInfo replace the cluster and user of that context.
+	ContextCluster  string
+	ContextAuthInfo string
 
 	// InCluster uses the pod's service account. Only honoured when asked for.
 	InCluster bool
@@ -78,8 +81,10 @@ func (c Config) Validate() error {
 	if c.InCluster && c.hasKubeconfig() {
 		errs = append(errs, errors.New("in_cluster is set together with a kubeconfig; in-cluster credentials and a kubeconfig are alternatives, choose one"))
 	}
-	if c.Context != "" && !c.hasKubeconfig() {
-		errs = append(errs, fmt.Errorf("config_context %q is set but no kubeconfig (config_path, config_paths or config_content) is", c.Context))
+	for name, v := range map[string]string{"config_context": c.Context, "config_context_cluster": c.ContextCluster, "config_context_auth_info": c.ContextAuthInfo} {
+		if v != "" && !c.hasKubeconfig() {
+			errs = append(errs, fmt.Errorf("%s %q is set but no kubeconfig (config_path, config_paths or config_content) is", name, v))
+		}
 	}
 	if (c.ClientCertificate == "") != (c.ClientKey == "") {
 		errs = append(errs, errors.New("client_certificate and client_key must be set together"))
@@ -107,9 +112,9 @@ func (c Config) RESTConfig() (*rest.Config, error) {
 	}
 
 	overrides := &clientcmd.ConfigOverrides{
-		Context: clientcmdapi.Context{},
+		Context:        clientcmdapi.Context{Cluster: c.ContextCluster, AuthInfo: c.ContextAuthInfo},
+		CurrentContext: c.Context,
 	}
-	overrides.CurrentContext = c.Context
 	if c.Host != "" {
 		overrides.ClusterInfo.Server = c.Host
 	}

@@ -41,6 +41,7 @@ func TestValidate(t *testing.T) {
 		{"file and content", Config{ConfigPaths: []string{"/k"}, ConfigContent: "x"}, "both set"},
 		{"in cluster and kubeconfig", Config{InCluster: true, ConfigContent: "x"}, "in_cluster"},
 		{"context without kubeconfig", Config{Host: "https://h", Context: "c"}, "config_context"},
+		{"context user without kubeconfig", Config{Host: "https://h", ContextAuthInfo: "u"}, "config_context_auth_info"},
 		{"certificate without key", Config{Host: "https://h", ClientCertificate: "c"}, "client_key"},
 		{"exec without command", Config{Host: "https://h", Exec: &ExecConfig{APIVersion: "v1"}}, "exec.command"},
 		{"exec without api version", Config{Host: "https://h", Exec: &ExecConfig{Command: "x"}}, "exec.api_version"},
@@ -79,6 +80,7 @@ func TestRESTConfigFromContent(t *testing.T) {
 	}{
 		{"current context", Config{ConfigContent: twoContexts}, "https://one.example:6443", "alice-token", false},
 		{"chosen context", Config{ConfigContent: twoContexts, Context: "two"}, "https://two.example:6443", "alice-token", true},
+		{"cluster of another context", Config{ConfigContent: twoContexts, ContextCluster: "two"}, "https://two.example:6443", "alice-token", true},
 		{"host and token override the kubeconfig", Config{ConfigContent: twoContexts, Host: "https://three.example", Token: "bob"}, "https://three.example", "bob", false},
 	}
 	for _, tt := range tests {

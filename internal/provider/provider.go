@@ -47,6 +47,8 @@ type providerModel struct {
 	ConfigPaths          types.List    `tfsdk:"config_paths"`
 	ConfigContent        types.String  `tfsdk:"config_content"`
 	ConfigContext        types.String  `tfsdk:"config_context"`
+	ConfigContextCluster types.String  `tfsdk:"config_context_cluster"`
+	ConfigContextUser    types.String  `tfsdk:"config_context_auth_info"`
 	Host                 types.String  `tfsdk:"host"`
 	Token                types.String  `tfsdk:"token"`
 	ClientCertificate    types.String  `tfsdk:"client_certificate"`
@@ -75,6 +77,8 @@ const (
 	envConfigPaths          = "QUMULUS_CONFIG_PATHS"
 	envConfigContent        = "QUMULUS_CONFIG_CONTENT"
 	envConfigContext        = "QUMULUS_CONFIG_CONTEXT"
+	envConfigContextCluster = "QUMULUS_CONFIG_CONTEXT_CLUSTER"
+	envConfigContextUser    = "QUMULUS_CONFIG_CONTEXT_AUTH_INFO"
 	envHost                 = "QUMULUS_HOST"
 	envToken                = "QUMULUS_TOKEN"
 	envClientCertificate    = "QUMULUS_CLIENT_CERTIFICATE"
@@ -143,6 +147,16 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			},
 			"config_context": schema.StringAttribute{
 				MarkdownDescription: "Context of the kubeconfig to use. Defaults to its `current-context`." + envDoc(envConfigContext),
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"config_context_cluster": schema.StringAttribute{
+				MarkdownDescription: "Cluster entry of the kubeconfig to use instead of the context's." + envDoc(envConfigContextCluster),
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"config_context_auth_info": schema.StringAttribute{
+				MarkdownDescription: "User (auth-info) entry of the kubeconfig to use instead of the context's." + envDoc(envConfigContextUser),
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
@@ -291,6 +305,8 @@ func (m providerModel) unknownAttributes() []string {
 	add("config_paths", m.ConfigPaths)
 	add("config_content", m.ConfigContent)
 	add("config_context", m.ConfigContext)
+	add("config_context_cluster", m.ConfigContextCluster)
+	add("config_context_auth_info", m.ConfigContextUser)
 	add("host", m.Host)
 	add("token", m.Token)
 	add("client_certificate", m.ClientCertificate)
@@ -362,6 +378,8 @@ func (m providerModel) kubeConfig(ctx context.Context, env lookupEnv) (kube.Conf
 		cfg.ConfigContent, _ = env(envConfigContent)
 	}
 	cfg.Context = str(m.ConfigContext, envConfigContext)
+	cfg.ContextCluster = str(m.ConfigContextCluster, envConfigContextCluster)
+	cfg.ContextAuthInfo = str(m.ConfigContextUser, envConfigContextUser)
 	cfg.Host = str(m.Host, envHost)
 	cfg.Token = str(m.Token, envToken)
 	if !m.ClientCertificate.IsNull() || !m.ClientKey.IsNull() {

@@ -24,7 +24,7 @@ func fakeEnv(vars map[string]string) lookupEnv {
 func nullModel() providerModel {
 	return providerModel{
 		ConfigPath: types.StringNull(), ConfigPaths: types.ListNull(types.StringType), ConfigContent: types.StringNull(),
-		ConfigContext: types.StringNull(), Host: types.StringNull(), Token: types.StringNull(),
+		ConfigContext: types.StringNull(), ConfigContextCluster: types.StringNull(), ConfigContextUser: types.StringNull(), Host: types.StringNull(), Token: types.StringNull(),
 		ClientCertificate: types.StringNull(), ClientKey: types.StringNull(), ClusterCACertificate: types.StringNull(),
 		Insecure: types.BoolNull(), TLSServerName: types.StringNull(), ProxyURL: types.StringNull(),
 		InCluster: types.BoolNull(), QPS: types.Float64Null(), Burst: types.Int64Null(),
@@ -45,11 +45,12 @@ func TestKubeConfigMapping(t *testing.T) {
 			model: func(m *providerModel) {
 				m.ConfigPath = types.StringValue("~/.kube/config")
 				m.ConfigContext = types.StringValue("prod")
+				m.ConfigContextCluster = types.StringValue("prod-internal")
 				m.Insecure = types.BoolValue(true)
 				m.QPS = types.Float64Value(10)
 				m.Burst = types.Int64Value(20)
 			},
-			want: kube.Config{ConfigPaths: []string{"~/.kube/config"}, Context: "prod", Insecure: true, QPS: 10, Burst: 20},
+			want: kube.Config{ConfigPaths: []string{"~/.kube/config"}, Context: "prod", ContextCluster: "prod-internal", Insecure: true, QPS: 10, Burst: 20},
 		},
 		{
 			name: "environment fills what the configuration leaves unset",
@@ -58,9 +59,9 @@ func TestKubeConfigMapping(t *testing.T) {
 			},
 			env: map[string]string{
 				envHost: "https://from-env", envToken: "env-token", envInsecure: "true",
-				envConfigPaths: "/a:/b", envQPS: "5", envBurst: "6", envInCluster: "false",
+				envConfigPaths: "/a:/b", envConfigContextUser: "bob", envQPS: "5", envBurst: "6", envInCluster: "false",
 			},
-			want: kube.Config{Host: "https://from-config", Token: "env-token", Insecure: true, ConfigPaths: []string{"/a", "/b"}, QPS: 5, Burst: 6},
+			want: kube.Config{Host: "https://from-config", Token: "env-token", Insecure: true, ConfigPaths: []string{"/a", "/b"}, ContextAuthInfo: "bob", QPS: 5, Burst: 6},
 		},
 		{
 			name: "a kubeconfig in the configuration ignores kubeconfig variables",

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func isolateEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{
-		envConfigPath, envConfigPaths, envConfigContent, envConfigContext, envHost, envToken,
+		envConfigPath, envConfigPaths, envConfigContent, envConfigContext, envConfigContextCluster, envConfigContextUser, envHost, envToken,
 		envClientCertificate, envClientKey, envClusterCACertificate, envInsecure, envTLSServerName,
 		envProxyURL, envInCluster, envQPS, envBurst,
 	} {

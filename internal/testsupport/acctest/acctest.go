@@ -25,8 +25,7 @@ import (
 var cluster *mgmtcluster.Cluster
 
 // Run is the body of an acceptance-test package's TestMain. Without TF_ACC it runs only
-// the unit tests. With it, it provides the Terraform CLI (TF_ACC_TERRAFORM_PATH, else a
-// cached build of Terraform testbin.TerraformVersion), an empty CLI configuration when
+// the unit tests. With it, it provides the CLI (see provideCLI), an empty CLI configuration when
 // none is set, and the management cluster (QUMULUS_TEST_KUBECONFIG, else the local one),
 // then runs the tests and stops what it started.
 func Run(m *testing.M) int {
@@ -36,12 +35,10 @@ func Run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 
-	tf, err := testbin.Terraform(ctx)
-	if err != nil {
+	if err := provideCLI(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "acctest: no Terraform CLI:", err)
 		return 1
 	}
-	_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
 	scratch, err := os.MkdirTemp("", "qumulus-acc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -80,6 +77,29 @@ func Run(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// provideCLI points the test framework at a CLI: TF_ACC_TERRAFORM_PATH when set, else
+// OpenTofu with QUMULUS_TEST_CLI=tofu (for ephemeral resources and write-only attributes),
+// else Terraform testbin.TerraformVersion.
+func provideCLI(ctx context.Context) error {
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") != "" {
+		return nil
+	}
+	get := testbin.Terraform
+	if os.Getenv("QUMULUS_TEST_CLI") == "tofu" {
+		get = testbin.OpenTofu
+		// OpenTofu refuses the framework's default provider namespace "-".
+		if os.Getenv("TF_ACC_PROVIDER_NAMESPACE") == "" {
+			_ = os.Setenv("TF_ACC_PROVIDER_NAMESPACE", "qumulus")
+		}
+	}
+	cli, err := get(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("acctest: CLI %s\n", cli)
+	return os.Setenv("TF_ACC_TERRAFORM_PATH", cli)
 }
 
 // Cluster returns the management cluster, skipping the test when there is none (TF_ACC
