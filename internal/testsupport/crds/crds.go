@@ -9,13 +9,11 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -96,7 +94,7 @@ func Load(ctx context.Context) (Set, error) {
 			return set, err
 		}
 	} else {
-		dir, err := moduleDir(ctx, "github.com/clastix/kamaji@"+FallbackKamajiVersion)
+		dir, err := testbin.ModuleDir(ctx, "github.com/clastix/kamaji@"+FallbackKamajiVersion)
 		if err == nil {
 			var c []*apiextensionsv1.CustomResourceDefinition
 			c, err = fromDir(os.DirFS(filepath.Join(dir, "charts", "kamaji", "crds")), ".")
@@ -116,7 +114,7 @@ func Load(ctx context.Context) (Set, error) {
 	if err != nil {
 		return set, err
 	}
-	dir, err := moduleDir(ctx, "sigs.k8s.io/cluster-api@"+version)
+	dir, err := testbin.ModuleDir(ctx, "sigs.k8s.io/cluster-api@"+version)
 	if err != nil {
 		return set, err
 	}
@@ -216,29 +214,4 @@ func clusterAPIVersion() (string, error) {
 		return "", errors.New("go.mod does not require sigs.k8s.io/cluster-api/api")
 	}
 	return string(m[1]), nil
-}
-
-// moduleDir downloads a module into the module cache (a no-op when it is there) and
-// returns its directory. The module is not added to any go.mod.
-func moduleDir(ctx context.Context, modVersion string) (string, error) {
-	root, err := testbin.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", modVersion)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go mod download %s: %w: %s %s", modVersion, err, stdout.String(), stderr.String())
-	}
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(stdout.Bytes(), &mod); err != nil {
-		return "", err
-	}
-	if mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: %s", modVersion, mod.Error)
-	}
-	return mod.Dir, nil
 }

@@ -85,29 +85,39 @@ func OpenTofu(ctx context.Context) (string, error) {
 		return p, nil
 	}
 	return cached(ctx, "tofu", OpenTofuVersion, func(ctx context.Context, out string) error {
-		dl := goCommand(ctx, "", "mod", "download", "-json", "github.com/opentofu/opentofu@v"+OpenTofuVersion)
-		var stdout strings.Builder
-		dl.Stdout = &stdout
-		if err := run(dl); err != nil {
+		modDir, err := ModuleDir(ctx, "github.com/opentofu/opentofu@v"+OpenTofuVersion)
+		if err != nil {
 			return err
-		}
-		var mod struct{ Dir string }
-		if err := json.Unmarshal([]byte(stdout.String()), &mod); err != nil {
-			return fmt.Errorf("locating the OpenTofu module: %w (%s)", err, stdout.String())
-		}
-		if mod.Dir == "" {
-			return fmt.Errorf("locating the OpenTofu module: no directory in %s", stdout.String())
 		}
 		src, err := os.MkdirTemp(filepath.Dir(out), "tofu-src-")
 		if err != nil {
 			return err
 		}
 		defer func() { _ = os.RemoveAll(src) }()
-		if err := copyTree(mod.Dir, src); err != nil {
+		if err := copyTree(modDir, src); err != nil {
 			return err
 		}
 		return run(goCommand(ctx, src, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/tofu"))
 	})
+}
+
+// ModuleDir downloads a module version into the module cache (a no-op when it is there)
+// and returns its directory. No go.mod is changed.
+func ModuleDir(ctx context.Context, modVersion string) (string, error) {
+	cmd := goCommand(ctx, os.TempDir(), "mod", "download", "-json", modVersion)
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := run(cmd); err != nil {
+		return "", fmt.Errorf("%w: %s", err, stdout.String())
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal([]byte(stdout.String()), &mod); err != nil {
+		return "", fmt.Errorf("go mod download %s: %w (%s)", modVersion, err, stdout.String())
+	}
+	if mod.Error != "" || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no module directory: %s", modVersion, mod.Error)
+	}
+	return mod.Dir, nil
 }
 
 // toolModuleBinary builds pkg in the tools/<name> module. The cache entry is named for the
