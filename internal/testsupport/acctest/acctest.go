@@ -45,9 +45,9 @@ func Run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(scratch) }()
-	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
-		// Without a CLI configuration Terraform prints a warning that the test framework
-		// mistakes for version output.
+	if rc := os.Getenv("TF_CLI_CONFIG_FILE"); rc == "" || !fileExists(rc) {
+		// Without a readable CLI configuration the CLI prints a warning that the test
+		// framework mistakes for version output.
 		rc := filepath.Join(scratch, "terraformrc")
 		if err := os.WriteFile(rc, nil, 0o600); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -100,6 +100,11 @@ func provideCLI(ctx context.Context) error {
 	}
 	fmt.Printf("acctest: CLI %s\n", cli)
 	return os.Setenv("TF_ACC_TERRAFORM_PATH", cli)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Cluster returns the management cluster, skipping the test when there is none (TF_ACC
