@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 	var err error
 	cluster, err = mgmtcluster.FromEnvironment(context.Background(), mgmtcluster.Options{
 		Simulator: simulator.Options{ReadyDelay: 500 * time.Millisecond, DeleteDelay: 300 * time.Millisecond},
+		Verbose:   os.Getenv("QUMULUS_TEST_VERBOSE") != "",
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -220,6 +221,10 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	}
 	tenant := kubernetes.NewForConfigOrDie(tenantCfg)
 	testTenantWorkloads(t, tenant)
+	servers := cluster.Simulator().TenantServers()
+	if servers < 1 {
+		t.Fatalf("the simulator reports %d tenant API servers while alpha is ready", servers)
+	}
 
 	// Upgrade: Upgrading first, then Ready at the new version.
 	patch := []byte(`{"spec":{"kubernetes":{"version":"v1.36.0"}}}`)
@@ -243,6 +248,9 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	waitFor(t, tcps, "alpha", func(u *unstructured.Unstructured) bool { return u == nil })
 	if _, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "alpha-admin-kubeconfig", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("admin kubeconfig Secret still there after deletion: %v", err)
+	}
+	if after := cluster.Simulator().TenantServers(); after != servers-1 {
+		t.Errorf("tenant API servers: %d while alpha was ready, %d after its deletion; want its server stopped", servers, after)
 	}
 }
 

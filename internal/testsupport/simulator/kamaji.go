@@ -79,10 +79,12 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	desired, _, _ := unstructured.NestedString(tcp.Object, "spec", "kubernetes", "version")
 	phase, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "status")
 	installed, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "version")
-	observed, _, _ := unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
+	// Kamaji v1.0.0's CRD has no status.observedGeneration: the API server prunes it, and
+	// then there is no generation to catch up with.
+	observed, reported, _ := unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
 	generation := tcp.GetGeneration()
 
-	if phase == kamaji.StatusReady && installed == desired && observed == generation {
+	if phase == kamaji.StatusReady && installed == desired && (observed == generation || !reported && hasReadyStatus(tcp)) {
 		// Kamaji re-creates the kubeconfig Secret when it is deleted out of band.
 		return ctrl.Result{}, r.ensureKubeconfig(ctx, tcp)
 	}
@@ -139,6 +141,14 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}
 	r.opts.Log.Info("TenantControlPlane ready", "object", req.String(), "version", desired, "endpoint", endpoint)
 	return ctrl.Result{}, nil
+}
+
+// hasReadyStatus reports whether the simulator already published the endpoint and the
+// kubeconfig Secret of a Ready control plane.
+func hasReadyStatus(tcp *unstructured.Unstructured) bool {
+	endpoint, _, _ := unstructured.NestedString(tcp.Object, "status", "controlPlaneEndpoint")
+	secret, _, _ := unstructured.NestedString(tcp.Object, "status", "kubeconfig", "admin", "secretName")
+	return endpoint != "" && secret != ""
 }
 
 func (r *tenantControlPlaneReconciler) setPhase(ctx context.Context, tcp *unstructured.Unstructured, phase, installed string) error {
