@@ -14,6 +14,10 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -121,6 +125,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	etcd, err := testbin.Etcd(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if n := reapOrphans(kas, etcd); n > 0 {
+		fmt.Fprintf(out, "mgmtcluster: stopped %d kube-apiserver/etcd processes left behind by an earlier run that exited without cleaning up\n", n)
 	}
 	set, err := crds.Load(ctx)
 	if err != nil {
@@ -273,4 +280,39 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// reapOrphans stops kube-apiserver and etcd processes of these binaries whose parent is
+// gone: a test binary that exits through os.Exit (as the test framework does when it
+// cannot run the CLI) never reaches Stop. Processes of a running devcluster or test still
+// have their parent and are left alone.
+func reapOrphans(binaries ...string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	reaped := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || !slices.Contains(binaries, exe) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 2 || fields[1] != "1" {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			reaped++
+		}
+	}
+	return reaped
 }
