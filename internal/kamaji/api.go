@@ -22,9 +22,7 @@ const (
 const (
 	StatusProvisioning = "Provisioning"
 	StatusUpgrading    = "Upgrading"
-	StatusMigrating    = "Migrating"
 	StatusReady        = "Ready"
-	StatusNotReady     = "NotReady"
 )
 
 var (

@@ -67,12 +67,6 @@ func NewFailedConnection(err error) *Connection {
 	return &Connection{build: func() (*rest.Config, error) { return nil, err }}
 }
 
-// NewConnectionForREST wraps an existing REST configuration (used by tests and by
-// connections to tenant clusters).
-func NewConnectionForREST(cfg *rest.Config) *Connection {
-	return &Connection{build: func() (*rest.Config, error) { return rest.CopyConfig(cfg), nil }}
-}
-
 // Clients returns the shared client set, building it on the first call.
 func (c *Connection) Clients() (*Clients, error) {
 	c.once.Do(func() {

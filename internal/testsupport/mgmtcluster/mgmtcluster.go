@@ -15,8 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/crds"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/proc"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/testbin"
 )
@@ -287,30 +286,12 @@ func randomHex(n int) string {
 // cannot run the CLI) never reaches Stop. Processes of a running devcluster or test still
 // have their parent and are left alone.
 func reapOrphans(binaries ...string) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
 	reaped := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	for _, p := range proc.All() {
+		if p.Parent != 1 || !slices.Contains(binaries, proc.Exe(p.PID)) {
 			continue
 		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || !slices.Contains(binaries, exe) {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) < 2 || fields[1] != "1" {
-			continue
-		}
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+		if syscall.Kill(p.PID, syscall.SIGKILL) == nil {
 			reaped++
 		}
 	}

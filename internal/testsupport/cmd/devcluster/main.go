@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/proc"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
 )
 
@@ -161,7 +162,7 @@ func down(dir string) error {
 			return err
 		}
 		deadline := time.Now().Add(2 * time.Minute)
-		for alive(pid) {
+		for proc.Alive(pid) {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("process %d did not stop; see %s", pid, filepath.Join(dir, logFile))
 			}
@@ -181,20 +182,5 @@ func running(dir string) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return pid, alive(pid)
-}
-
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	if err != nil {
-		return false
-	}
-	// A zombie (exited, not yet reaped) still answers signal 0.
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil {
-		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-			return false
-		}
-	}
-	return true
+	return pid, proc.Alive(pid)
 }

@@ -11,6 +11,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/proc"
 )
 
 // make dev-up && make dev-down leaves no process and no file behind.
@@ -30,7 +32,7 @@ func TestUpDownLeavesNothingBehind(t *testing.T) {
 	if !ok {
 		t.Fatal("up returned but no cluster process runs")
 	}
-	procs := append([]int{pid}, children(pid)...)
+	procs := append([]int{pid}, proc.Descendants(pid)...)
 	if len(procs) < 3 {
 		t.Errorf("expected the cluster process with etcd and kube-apiserver below it, found pids %v", procs)
 	}
@@ -49,7 +51,7 @@ func TestUpDownLeavesNothingBehind(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, p := range procs {
-		for alive(p) {
+		for proc.Alive(p) {
 			if time.Now().After(deadline) {
 				t.Fatalf("process %d still runs after down", p)
 			}
@@ -64,29 +66,6 @@ func TestUpDownLeavesNothingBehind(t *testing.T) {
 			t.Errorf("data directory %s still exists after down", d)
 		}
 	}
-}
-
-// children lists the descendants of pid.
-func children(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-			out = append(out, children(child)...)
-		}
-	}
-	return out
 }
 
 // processDirs finds the temporary data and certificate directories on the command lines
