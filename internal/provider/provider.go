@@ -284,7 +284,9 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *qumulusProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewTenantResource,
+	}
 }
 
 func (p *qumulusProvider) DataSources(_ context.Context) []func() datasource.DataSource {

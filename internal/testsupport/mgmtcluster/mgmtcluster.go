@@ -20,6 +20,9 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/stdr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -186,7 +189,37 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	simCtx, cancel := context.WithCancel(context.Background())
 	c.stopSim, c.simDone = cancel, make(chan error, 1)
 	go func() { c.simDone <- c.sim.Run(simCtx) }()
+	if err := waitForAggregatedRoles(ctx, c.RESTConfig); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// waitForAggregatedRoles waits until the simulator has filled the built-in admin role
+// (aggregated from edit, itself aggregated from view): before that, RoleBindings to it
+// grant nothing, unlike on a real cluster.
+func waitForAggregatedRoles(ctx context.Context, cfg *rest.Config) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		admin, err := cs.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, rule := range admin.Rules {
+			// get on pods comes from view, through edit.
+			if slices.Contains(rule.Resources, "pods") && slices.Contains(rule.Verbs, "get") {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the simulator did not aggregate the built-in admin ClusterRole: %w", err)
+	}
+	return nil
 }
 
 // Simulator returns the running simulator, or nil for an existing cluster.

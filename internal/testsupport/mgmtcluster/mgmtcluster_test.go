@@ -25,6 +25,7 @@ import (
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/fixtures"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
 )
@@ -75,26 +76,7 @@ func namespace(t *testing.T, cs kubernetes.Interface) string {
 	return ns.Name
 }
 
-// tenantControlPlane is a TenantControlPlane at v1.35.0 that both the upstream 26.x CRD (which needs
-// spec.networkProfile) and Kamaji v1.0.0's accept.
-func tenantControlPlane(ns, name string) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": kamaji.GroupVersion.String(),
-		"kind":       "TenantControlPlane",
-		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"controlPlane": map[string]any{
-				"deployment": map[string]any{"replicas": int64(1)},
-				"service":    map[string]any{"serviceType": "ClusterIP"},
-			},
-			"kubernetes": map[string]any{
-				"version": "v1.35.0",
-				"kubelet": map[string]any{"cgroupfs": "systemd"},
-			},
-			"networkProfile": map[string]any{"port": int64(6443)},
-		},
-	}}
-}
+var tenantControlPlane = fixtures.TenantControlPlane
 
 func TestCRDValidationRejectsInvalidTenantControlPlane(t *testing.T) {
 	_, dyn := needCluster(t, false)

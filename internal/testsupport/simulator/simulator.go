@@ -1,7 +1,8 @@
 // Package simulator plays, on a real API server, the documented status contracts of the
 // controllers that cannot run on the machines this project is tested on (no container
 // runtime, no kubelet): Kamaji, Kamaji's Cluster API control-plane provider, Cluster API's
-// MachineDeployment controller, and the workload controllers of tenant clusters.
+// MachineDeployment controller, kube-controller-manager's namespace and ClusterRole
+// aggregation controllers, and the workload controllers of tenant clusters.
 //
 // It is test and demo support only. It never runs against a real platform: with
 // QUMULUS_TEST_KUBECONFIG the tests use real controllers and leave the simulator off.
@@ -83,7 +84,7 @@ func New(cfg *rest.Config, opts Options) (*Simulator, error) {
 		clock: newTransitions(),
 	}
 	s.pool = newServerPool(opts.StartTenantServer, opts.TenantsPerServer, opts.Log.WithName("tenants"))
-	for _, setup := range []func() error{s.setupKamaji, s.setupKamajiControlPlane, s.setupMachineDeployments} {
+	for _, setup := range []func() error{s.setupNamespaces, s.setupClusterRoleAggregation, s.setupKamaji, s.setupKamajiControlPlane, s.setupMachineDeployments} {
 		if err := setup(); err != nil {
 			return nil, err
 		}

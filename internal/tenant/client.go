@@ -1,0 +1,349 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+)
+
+// ErrNotFound means the tenant's namespace does not exist (or no longer belongs to it).
+var ErrNotFound = errors.New("tenant namespace not found")
+
+// NamespaceExistsError refuses to take over a namespace the tenant did not create.
+type NamespaceExistsError struct {
+	Namespace string
+	// Tenant is the tenant the namespace is labelled for, if any.
+	Tenant string
+}
+
+func (e *NamespaceExistsError) Error() string {
+	if e.Tenant != "" {
+		return fmt.Sprintf("namespace %s already exists and belongs to tenant %q", e.Namespace, e.Tenant)
+	}
+	return fmt.Sprintf("namespace %s already exists and was not created for a tenant", e.Namespace)
+}
+
+// NameTakenError refuses a second tenant of the same name.
+type NameTakenError struct {
+	Name      string
+	Namespace string
+}
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("a tenant named %q already exists in namespace %s", e.Name, e.Namespace)
+}
+
+// HasClustersError refuses to delete a namespace that still holds clusters.
+type HasClustersError struct {
+	Namespace string
+	Clusters  []string
+}
+
+func (e *HasClustersError) Error() string {
+	return fmt.Sprintf("namespace %s still holds %s", e.Namespace, strings.Join(e.Clusters, ", "))
+}
+
+// StuckError says what kept a namespace from going away in time.
+type StuckError struct {
+	Namespace string
+	// Remaining lists the objects still in the namespace, with their finalizers.
+	Remaining []string
+	// Conditions are the namespace's deletion conditions that report a problem.
+	Conditions []string
+	Err        error
+}
+
+func (e *StuckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "namespace %s is still being deleted", e.Namespace)
+	if len(e.Remaining) > 0 {
+		fmt.Fprintf(&b, "; still in it: %s", strings.Join(e.Remaining, ", "))
+	}
+	if len(e.Conditions) > 0 {
+		fmt.Fprintf(&b, "; namespace conditions: %s", strings.Join(e.Conditions, "; "))
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " (%v)", e.Err)
+	}
+	return b.String()
+}
+
+func (e *StuckError) Unwrap() error { return e.Err }
+
+// ObjectError names the object a failed API call was about.
+type ObjectError struct {
+	Action string
+	Object string
+	Err    error
+}
+
+func (e *ObjectError) Error() string { return fmt.Sprintf("%s %s: %v", e.Action, e.Object, e.Err) }
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Client manages tenants in a management cluster.
+type Client struct {
+	Kube      kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Discovery discovery.DiscoveryInterface
+}
+
+// remainsTimeout bounds the listing of what a stuck namespace still holds.
+const remainsTimeout = 30 * time.Second
+
+var applyOptions = metav1.ApplyOptions{FieldManager: kube.FieldManager, Force: true}
+
+// Create creates the tenant's namespace, refusing one that exists, then applies the rest.
+// created reports whether the namespace was created, so that a caller can record a
+// half-made tenant.
+func (c *Client) Create(ctx context.Context, s Spec) (created bool, err error) {
+	taken, err := c.Find(ctx, s.Name)
+	switch {
+	case err == nil:
+		return false, &NameTakenError{Name: s.Name, Namespace: taken}
+	case !errors.Is(err, ErrNotFound):
+		return false, err
+	}
+	// Create, not apply: only Create fails on an existing namespace. The ownership labels
+	// it sets are never removed, so they may stay owned by this Update.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels()}}
+	if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			existing, getErr := c.Kube.CoreV1().Namespaces().Get(ctx, s.Namespace, metav1.GetOptions{})
+			if getErr == nil && existing.Labels[kube.LabelManagedBy] == kube.ManagedBy {
+				return false, &NamespaceExistsError{Namespace: s.Namespace, Tenant: existing.Labels[kube.LabelTenant]}
+			}
+			return false, &NamespaceExistsError{Namespace: s.Namespace}
+		}
+		return false, &ObjectError{"creating", "namespace " + s.Namespace, err}
+	}
+	return true, c.Apply(ctx, s)
+}
+
+// Apply brings the tenant's objects to s and deletes the ones s no longer has.
+func (c *Client) Apply(ctx context.Context, s Spec) error {
+	core := c.Kube.CoreV1()
+	rbac := c.Kube.RbacV1()
+	if _, err := core.Namespaces().Apply(ctx, s.NamespaceApply(), applyOptions); err != nil {
+		return &ObjectError{"applying", "namespace " + s.Namespace, err}
+	}
+	for _, r := range s.RolesApply() {
+		if _, err := rbac.Roles(s.Namespace).Apply(ctx, r, applyOptions); err != nil {
+			return &ObjectError{"applying", "Role " + s.Namespace + "/" + *r.Name, err}
+		}
+	}
+	for _, b := range s.RoleBindingsApply() {
+		if _, err := rbac.RoleBindings(s.Namespace).Apply(ctx, b, applyOptions); err != nil {
+			return &ObjectError{"applying", "RoleBinding " + s.Namespace + "/" + *b.Name, err}
+		}
+	}
+	for _, p := range s.NetworkPoliciesApply() {
+		if _, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Apply(ctx, p, applyOptions); err != nil {
+			return &ObjectError{"applying", "NetworkPolicy " + s.Namespace + "/" + *p.Name, err}
+		}
+	}
+	if q := s.ResourceQuotaApply(); q != nil {
+		if _, err := core.ResourceQuotas(s.Namespace).Apply(ctx, q, applyOptions); err != nil {
+			return &ObjectError{"applying", "ResourceQuota " + s.Namespace + "/" + *q.Name, err}
+		}
+	}
+	if l := s.LimitRangeApply(); l != nil {
+		if _, err := core.LimitRanges(s.Namespace).Apply(ctx, l, applyOptions); err != nil {
+			return &ObjectError{"applying", "LimitRange " + s.Namespace + "/" + *l.Name, err}
+		}
+	}
+	return c.prune(ctx, s)
+}
+
+// prune deletes the tenant's objects that s does not name.
+func (c *Client) prune(ctx context.Context, s Spec) error {
+	names := s.ObjectNames()
+	keep := map[string][]string{
+		"roles":           names.Roles,
+		"rolebindings":    names.RoleBindings,
+		"networkpolicies": names.NetworkPolicies,
+		"resourcequotas":  {names.ResourceQuota},
+		"limitranges":     {names.LimitRange},
+	}
+	for _, gvr := range prunable {
+		list, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.OwnershipSelector(s.Name)})
+		if err != nil {
+			return &ObjectError{"listing", gvr.Resource + " in namespace " + s.Namespace, err}
+		}
+		for _, obj := range list.Items {
+			if slices.Contains(keep[gvr.Resource], obj.GetName()) {
+				continue
+			}
+			err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return &ObjectError{"deleting", gvr.Resource + " " + s.Namespace + "/" + obj.GetName(), err}
+			}
+		}
+	}
+	return nil
+}
+
+var prunable = []schema.GroupVersionResource{
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+	{Version: "v1", Resource: "resourcequotas"},
+	{Version: "v1", Resource: "limitranges"},
+}
+
+// Find returns the namespace of the tenant called name.
+func (c *Client) Find(ctx context.Context, name string) (string, error) {
+	list, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.OwnershipSelector(name)})
+	if err != nil {
+		return "", &ObjectError{"listing", "namespaces of tenant " + name, err}
+	}
+	switch len(list.Items) {
+	case 0:
+		return "", ErrNotFound
+	case 1:
+		return list.Items[0].Name, nil
+	}
+	var names []string
+	for _, ns := range list.Items {
+		names = append(names, ns.Name)
+	}
+	return "", fmt.Errorf("tenant %q is claimed by several namespaces (%s); remove the label %s from all but one",
+		name, strings.Join(names, ", "), kube.LabelTenant)
+}
+
+// Clusters lists the TenantControlPlanes and Cluster API Clusters in namespace, skipping
+// APIs the management cluster does not serve.
+func (c *Client) Clusters(ctx context.Context, namespace string) ([]string, error) {
+	var out []string
+	for _, k := range []struct {
+		gvr  schema.GroupVersionResource
+		kind string
+	}{
+		{kamaji.TenantControlPlaneGVR, kamaji.TenantControlPlaneGVK.Kind},
+		{capi.ClusterGVR, "Cluster"},
+	} {
+		list, err := c.Dynamic.Resource(k.gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, &ObjectError{"listing", k.gvr.Resource + " in namespace " + namespace, err}
+		}
+		for _, obj := range list.Items {
+			out = append(out, k.kind+" "+obj.GetName())
+		}
+	}
+	return out, nil
+}
+
+// Delete deletes the tenant's namespace and waits until it is gone. Unless force is set it
+// refuses while clusters remain in it. When ctx ends first, the error is a *StuckError.
+func (c *Client) Delete(ctx context.Context, namespace string, force bool) error {
+	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return &ObjectError{"reading", "namespace " + namespace, err}
+	}
+	if !force {
+		clusters, err := c.Clusters(ctx, namespace)
+		if err != nil {
+			return err
+		}
+		if len(clusters) > 0 {
+			return &HasClustersError{Namespace: namespace, Clusters: clusters}
+		}
+	}
+	if ns.DeletionTimestamp == nil {
+		err := c.Kube.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &ns.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return &ObjectError{"deleting", "namespace " + namespace, err}
+		}
+	}
+	if err := c.waitGone(ctx, namespace); err != nil {
+		// The context has ended: ask with a fresh one what is left.
+		stuck := &StuckError{Namespace: namespace, Err: err}
+		c.describeRemains(context.WithoutCancel(ctx), stuck)
+		return stuck
+	}
+	return nil
+}
+
+func (c *Client) waitGone(ctx context.Context, namespace string) error {
+	selector := fields.OneTermEqualSelector("metadata.name", namespace).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = selector
+			return c.Kube.CoreV1().Namespaces().List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = selector
+			return c.Kube.CoreV1().Namespaces().Watch(ctx, opts)
+		},
+	}
+	gone := func(store cache.Store) (bool, error) { return len(store.List()) == 0, nil }
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{}, gone, func(e watch.Event) (bool, error) {
+		return e.Type == watch.Deleted, nil
+	})
+	return err
+}
+
+// describeRemains fills in what is still in a namespace that does not go away.
+func (c *Client) describeRemains(ctx context.Context, stuck *StuckError) {
+	ctx, cancel := context.WithTimeout(ctx, remainsTimeout)
+	defer cancel()
+	if ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, stuck.Namespace, metav1.GetOptions{}); err == nil {
+		for _, cond := range ns.Status.Conditions {
+			if cond.Status == corev1.ConditionTrue && cond.Message != "" {
+				stuck.Conditions = append(stuck.Conditions, fmt.Sprintf("%s: %s", cond.Type, cond.Message))
+			}
+		}
+	}
+	lists, _ := c.Discovery.ServerPreferredNamespacedResources()
+	for _, list := range lists {
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range list.APIResources {
+			if !slices.Contains(r.Verbs, "list") || strings.Contains(r.Name, "/") || r.Name == "events" {
+				continue
+			}
+			objs, err := c.Dynamic.Resource(gv.WithResource(r.Name)).Namespace(stuck.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				continue
+			}
+			for _, obj := range objs.Items {
+				what := r.Kind + " " + obj.GetName()
+				if f := obj.GetFinalizers(); len(f) > 0 {
+					what += " (finalizers: " + strings.Join(f, ", ") + ")"
+				}
+				stuck.Remaining = append(stuck.Remaining, what)
+			}
+		}
+	}
+	sort.Strings(stuck.Remaining)
+}

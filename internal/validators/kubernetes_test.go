@@ -1,0 +1,57 @@
+package validators
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+func TestKubernetesValidators(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		validator validator.String
+		value     types.String
+		wantError string
+	}{
+		{"label ok", DNS1123Label(), types.StringValue("acme-1"), ""},
+		{"label upper case", DNS1123Label(), types.StringValue("Acme"), "DNS-1123 label"},
+		{"label too long", DNS1123Label(), types.StringValue(strings.Repeat("a", 64)), "at most 63"},
+		{"label null", DNS1123Label(), types.StringNull(), ""},
+		{"label unknown", DNS1123Label(), types.StringUnknown(), ""},
+		{"subdomain ok", DNS1123Subdomain(), types.StringValue("ci.bot"), ""},
+		{"subdomain underscore", DNS1123Subdomain(), types.StringValue("ci_bot"), "DNS-1123 subdomain"},
+		{"qualified name with prefix", QualifiedName(), types.StringValue("count/tenantcontrolplanes.kamaji.clastix.io"), ""},
+		{"qualified name with space", QualifiedName(), types.StringValue("requests cpu"), "qualified name"},
+		{"label value ok", LabelValue(), types.StringValue("team_a.1"), ""},
+		{"label value slash", LabelValue(), types.StringValue("a/b"), "label value"},
+		{"quantity ok", Quantity(), types.StringValue("512Mi"), ""},
+		{"quantity milli", Quantity(), types.StringValue("250m"), ""},
+		{"quantity words", Quantity(), types.StringValue("lots"), "not a quantity"},
+		{"quantity negative", Quantity(), types.StringValue("-1"), "must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := validator.StringRequest{Path: path.Root("x"), ConfigValue: tt.value}
+			var resp validator.StringResponse
+			tt.validator.ValidateString(context.Background(), req, &resp)
+			if tt.wantError == "" {
+				if resp.Diagnostics.HasError() {
+					t.Fatalf("unexpected error: %v", resp.Diagnostics)
+				}
+				return
+			}
+			if !resp.Diagnostics.HasError() {
+				t.Fatalf("want an error containing %q", tt.wantError)
+			}
+			if got := resp.Diagnostics.Errors()[0].Detail(); !strings.Contains(got, tt.wantError) {
+				t.Fatalf("error %q does not contain %q", got, tt.wantError)
+			}
+		})
+	}
+}
