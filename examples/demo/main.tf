@@ -21,3 +21,21 @@ output "management_cluster" {
     kamaji_capi_control_plane = data.qumulus_management_cluster.this.kamaji_control_plane_provider_installed
   }
 }
+
+# A tenant: its namespace, who may use it, and how it is kept apart from other tenants.
+resource "qumulus_tenant" "demo" {
+  name = "demo"
+
+  members = [
+    { kind = "Group", name = "demo-admins", role = "admin" },
+    { kind = "User", name = "viewer@demo.example", role = "view" },
+  ]
+
+  quota = {
+    "count/tenantcontrolplanes.kamaji.clastix.io" = "2"
+  }
+}
+
+output "tenant_namespace" {
+  value = qumulus_tenant.demo.namespace
+}

@@ -46,7 +46,7 @@ func AppliedKeys(obj metav1.Object, path ...string) map[string]bool {
 			continue
 		}
 		var fields map[string]any
-		if err := json.Unmarshal(entry.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(entry.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue
 		}
 		node := fields

@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	providerschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	resourceschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -147,6 +149,29 @@ func TestSchemasDescribeEveryAttribute(t *testing.T) {
 		var resp datasource.SchemaResponse
 		ds.Schema(ctx, datasource.SchemaRequest{}, &resp)
 		checkDescribed(t, meta.TypeName, resp.Schema.GetMarkdownDescription(), resp.Schema.GetAttributes())
+	}
+	for _, newR := range p.Resources(ctx) {
+		r := newR()
+		var meta resource.MetadataResponse
+		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "qumulus"}, &meta)
+		var resp resource.SchemaResponse
+		r.Schema(ctx, resource.SchemaRequest{}, &resp)
+		if resp.Diagnostics.HasError() {
+			t.Fatalf("%s: %v", meta.TypeName, resp.Diagnostics)
+		}
+		checkDescribed(t, meta.TypeName, resp.Schema.GetMarkdownDescription(), resp.Schema.GetAttributes())
+		for name, a := range resp.Schema.Attributes {
+			var nested map[string]resourceschema.Attribute
+			switch n := a.(type) {
+			case resourceschema.SingleNestedAttribute:
+				nested = n.Attributes
+			case resourceschema.SetNestedAttribute:
+				nested = n.NestedObject.Attributes
+			case resourceschema.ListNestedAttribute:
+				nested = n.NestedObject.Attributes
+			}
+			checkDescribed(t, meta.TypeName+"."+name, a.GetMarkdownDescription(), nested)
+		}
 	}
 }
 

@@ -73,15 +73,19 @@ var (
 	}
 )
 
-// defaultNetworkIsolation is network_isolation when the configuration leaves it out.
-func defaultNetworkIsolation() types.Object {
+func defaultAllowedNamespaces() types.Set {
 	var allowed []attr.Value
 	for _, ns := range tenant.DefaultAllowedNamespaces {
 		allowed = append(allowed, types.StringValue(ns))
 	}
+	return types.SetValueMust(types.StringType, allowed)
+}
+
+// defaultNetworkIsolation is network_isolation when the configuration leaves it out.
+func defaultNetworkIsolation() types.Object {
 	return types.ObjectValueMust(networkIsolationAttrTypes, map[string]attr.Value{
 		"enabled":                     types.BoolValue(true),
-		"allowed_namespaces":          types.SetValueMust(types.StringType, allowed),
+		"allowed_namespaces":          defaultAllowedNamespaces(),
 		"allowed_namespace_selectors": types.SetValueMust(selectorType, nil),
 		"allow_control_plane_ingress": types.BoolValue(true),
 	})

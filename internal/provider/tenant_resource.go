@@ -46,6 +46,11 @@ const (
 
 var objectAsOptions = basetypes.ObjectAsOptions{}
 
+// minutes writes a whole number of minutes as Terraform's timeouts do, e.g. 5m.
+func minutes(d time.Duration) string {
+	return fmt.Sprintf("%dm", int(d.Minutes()))
+}
+
 // NewTenantResource returns the qumulus_tenant resource.
 func NewTenantResource() resource.Resource {
 	return &tenantResource{}
@@ -80,7 +85,8 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			kube.LabelTenant + "=<name>`.\n\n" +
 			"Destroying a tenant deletes its namespace and so every cluster in it. While the namespace holds " +
 			"TenantControlPlanes or Cluster API Clusters, destroy is refused unless `force_destroy` is `true` " +
-			"(apply that first, then destroy).",
+			"(apply that first, then destroy); destroy then waits for the namespace to be gone.\n\n" +
+			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(tenantCreateTimeout), minutes(tenantUpdateTimeout), minutes(tenantDeleteTimeout)),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The tenant's name.",
@@ -174,7 +180,7 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 						ElementType: types.StringType,
 						Optional:    true,
 						Computed:    true,
-						Default:     setdefault.StaticValue(defaultNetworkIsolation().Attributes()["allowed_namespaces"].(types.Set)),
+						Default:     setdefault.StaticValue(defaultAllowedNamespaces()),
 						Validators:  []validator.Set{setvalidator.ValueStringsAre(validators.DNS1123Label())},
 					},
 					"allowed_namespace_selectors": schema.SetAttribute{

@@ -234,7 +234,7 @@ resource "qumulus_tenant" "test" {
 						getErr(cs.CoreV1().LimitRanges(ns).Get(ctx, tenant.LimitRangeName, metav1.GetOptions{})),
 					} {
 						if !apierrors.IsNotFound(gone) {
-							return fmt.Errorf("an object the configuration no longer has is still there: %v", gone)
+							return fmt.Errorf("an object the configuration no longer has is still there: %w", gone)
 						}
 					}
 					q, err := cs.CoreV1().ResourceQuotas(ns).Get(ctx, tenant.ResourceQuotaName, metav1.GetOptions{})
@@ -592,7 +592,7 @@ resource "qumulus_tenant" "test" {
 		CheckDestroy: resource.ComposeTestCheckFunc(checkTenantsDestroyed(t), check(func(ctx context.Context) error {
 			_, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Get(ctx, "guarded", metav1.GetOptions{})
 			if !apierrors.IsNotFound(err) {
-				return fmt.Errorf("TenantControlPlane guarded outlived its tenant: %v", err)
+				return fmt.Errorf("TenantControlPlane guarded outlived its tenant: %w", err)
 			}
 			return nil
 		})),
