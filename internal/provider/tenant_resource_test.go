@@ -126,6 +126,13 @@ resource "qumulus_tenant" "test" {
 		Steps: []resource.TestStep{
 			{
 				Config: first,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// Known at plan, so that a composed module can use them right away.
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("namespace"), knownvalue.StringExact(ns)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(name)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(6)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("resource_quota_name"), knownvalue.StringExact(tenant.ResourceQuotaName)),
+				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(name)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("namespace"), knownvalue.StringExact(ns)),
@@ -263,6 +270,13 @@ resource "qumulus_tenant" "test" {
 				ImportStateId:           name,
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// An import block plans a no-op: imported, nothing to change.
+				ResourceName:    addr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   name,
 			},
 		},
 	})
@@ -707,11 +721,8 @@ resource "qumulus_tenant" "second" {
 				ExpectError: regexp.MustCompile(`(?s)Tenant Already Exists.*terraform import`),
 			},
 			{
-				Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
-resource "qumulus_tenant" "first" {
-  name = %q
-}
-`, name),
+				// Without a Config of its own the step reuses the previous one, with the
+				// provider source OpenTofu needs.
 				ResourceName:  "qumulus_tenant.first",
 				ImportState:   true,
 				ImportStateId: "no-such-tenant",
