@@ -16,6 +16,21 @@ var settingsLookedAt = fmt.Sprintf(
 	"config_path (%s), config_paths (%s), config_content (%s), host (%s) and in_cluster (%s)",
 	envConfigPath, envConfigPaths, envConfigContent, envHost, envInCluster)
 
+// providerDataFrom is the Configure step of every resource and data source: nil before the
+// provider is configured, an error for data of another type.
+func providerDataFrom(data any, diags *diag.Diagnostics) *providerData {
+	if data == nil {
+		return nil
+	}
+	d, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", data))
+		return nil
+	}
+	return d
+}
+
 // managementClients returns the shared clients of the management cluster, or diagnostics
 // that say why there are none. subject names what needed them, e.g. `data.qumulus_x`.
 func (d *providerData) managementClients(subject string) (*kube.Clients, diag.Diagnostics) {

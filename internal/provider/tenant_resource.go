@@ -86,6 +86,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"Destroying a tenant deletes its namespace and so every cluster in it. While the namespace holds " +
 			"TenantControlPlanes or Cluster API Clusters, destroy is refused unless `force_destroy` is `true` " +
 			"(apply that first, then destroy); destroy then waits for the namespace to be gone.\n\n" +
+			"The provider's identity needs to create and delete namespaces, Roles, RoleBindings, NetworkPolicies, " +
+			"ResourceQuotas and LimitRanges, to list TenantControlPlanes and Cluster API Clusters, and (Kubernetes' RBAC " +
+			"escalation rule) to hold the permissions of the `admin` ClusterRole or have the `bind` verb on it.\n\n" +
 			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(tenantCreateTimeout), minutes(tenantUpdateTimeout), minutes(tenantDeleteTimeout)),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -267,16 +270,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 }
 
 func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data := providerDataFrom(req.ProviderData, &resp.Diagnostics); data != nil {
+		r.data = data
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Provider Data",
-			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", req.ProviderData))
-		return
-	}
-	r.data = data
 }
 
 func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -386,79 +382,94 @@ func (r *tenantResource) client(subject string) (*tenant.Client, string, diag.Di
 	return &tenant.Client{Kube: clients.Kubernetes, Dynamic: clients.Dynamic, Discovery: clients.Discovery}, clients.REST.Host, nil
 }
 
-func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan tenantModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, tenantCreateTimeout)
-	resp.Diagnostics.Append(diags...)
-	s, diags := plan.spec(ctx)
-	resp.Diagnostics.Append(diags...)
-	c, host, diags := r.client("qumulus_tenant." + plan.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// applying holds what Create and Update need: the planned model, its spec, a client and
+// a context bounded by the operation's timeout.
+type applying struct {
+	plan   tenantModel
+	spec   tenant.Spec
+	client *tenant.Client
+	host   string
+	ctx    context.Context
+	cancel context.CancelFunc
+}
 
-	tflog.Debug(ctx, "creating tenant", map[string]any{"tenant": s.Name, "namespace": s.Namespace})
-	created, err := c.Create(ctx, s)
+func (r *tenantResource) prepare(ctx context.Context, planned tfsdkGetter, timeout func(timeouts.Value) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) *applying {
+	var a applying
+	diags.Append(planned.Get(ctx, &a.plan)...)
+	if diags.HasError() {
+		return nil
+	}
+	d, tdiags := timeout(a.plan.Timeouts)
+	diags.Append(tdiags...)
+	spec, sdiags := a.plan.spec(ctx)
+	diags.Append(sdiags...)
+	c, host, cdiags := r.client("qumulus_tenant." + a.plan.Name.ValueString())
+	diags.Append(cdiags...)
+	if diags.HasError() {
+		return nil
+	}
+	a.spec, a.client, a.host = spec, c, host
+	a.ctx, a.cancel = context.WithTimeout(ctx, d)
+	return &a
+}
+
+type tfsdkGetter interface {
+	Get(context.Context, any) diag.Diagnostics
+}
+
+func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
+		return t.Create(ctx, tenantCreateTimeout)
+	}, &resp.Diagnostics)
+	if a == nil {
+		return
+	}
+	defer a.cancel()
+	tflog.Debug(a.ctx, "creating tenant", map[string]any{"tenant": a.spec.Name, "namespace": a.spec.Namespace})
+	created, err := a.client.Create(a.ctx, a.spec)
 	if err != nil {
-		addTenantError(&resp.Diagnostics, host, s, "creating", err)
+		addTenantError(&resp.Diagnostics, a.host, a.spec, "creating", err)
 		if created {
 			// The namespace exists: record the tenant so that Terraform taints it and the
 			// next apply replaces it, instead of failing on the namespace.
-			plan.setComputed(s, "Active")
-			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			a.plan.setComputed(a.spec, "Active")
+			resp.Diagnostics.Append(resp.State.Set(ctx, &a.plan)...)
 		}
 		return
 	}
-	r.saveObserved(ctx, c, host, s, plan, &resp.State, &resp.Diagnostics)
+	r.saveObserved(a, &resp.State, &resp.Diagnostics)
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan tenantModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
+		return t.Update(ctx, tenantUpdateTimeout)
+	}, &resp.Diagnostics)
+	if a == nil {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, tenantUpdateTimeout)
-	resp.Diagnostics.Append(diags...)
-	s, diags := plan.spec(ctx)
-	resp.Diagnostics.Append(diags...)
-	c, host, diags := r.client("qumulus_tenant." + plan.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	defer a.cancel()
+	if err := a.client.Apply(a.ctx, a.spec); err != nil {
+		addTenantError(&resp.Diagnostics, a.host, a.spec, "updating", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	if err := c.Apply(ctx, s); err != nil {
-		addTenantError(&resp.Diagnostics, host, s, "updating", err)
-		return
-	}
-	r.saveObserved(ctx, c, host, s, plan, &resp.State, &resp.Diagnostics)
+	r.saveObserved(a, &resp.State, &resp.Diagnostics)
 }
 
 // saveObserved reads back what was applied. The plan spells the values; what the API
 // server changed (a quantity's spelling) keeps the plan's form.
-func (r *tenantResource) saveObserved(ctx context.Context, c *tenant.Client, host string, s tenant.Spec, plan tenantModel, into interface {
+func (r *tenantResource) saveObserved(a *applying, into interface {
 	Set(context.Context, any) diag.Diagnostics
 }, diags *diag.Diagnostics) {
-	o, err := c.Observe(ctx, s.Name, s.Namespace)
+	o, err := a.client.Observe(a.ctx, a.spec.Name, a.spec.Namespace)
 	if err != nil {
-		addTenantError(diags, host, s, "reading back", err)
+		addTenantError(diags, a.host, a.spec, "reading back", err)
 		return
 	}
-	state := plan
-	diags.Append(state.fromObserved(ctx, o, plan)...)
+	state := a.plan
+	diags.Append(state.fromObserved(a.ctx, o, a.plan)...)
 	// The force_destroy and timeouts settings live only in Terraform.
-	state.ForceDestroy, state.Timeouts = plan.ForceDestroy, plan.Timeouts
-	diags.Append(into.Set(ctx, &state)...)
+	state.ForceDestroy, state.Timeouts = a.plan.ForceDestroy, a.plan.Timeouts
+	diags.Append(into.Set(a.ctx, &state)...)
 }
 
 func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
