@@ -521,9 +521,6 @@ func must(t *testing.T, err error) {
 // finalizer is replaced by the next apply.
 func TestAccTenant_terminatingNamespace(t *testing.T) {
 	isolateEnv(t)
-	if !acctest.Cluster(t).Simulated {
-		t.Skip("needs to hold a namespace in Terminating; run against the local cluster")
-	}
 	name := tenantName()
 	ns := tenant.DefaultNamespace(name)
 	cs, _ := kubeClients(t)
@@ -643,9 +640,6 @@ resource "qumulus_tenant" "test" {
 
 func TestAccTenant_deleteTimeout(t *testing.T) {
 	isolateEnv(t)
-	if !acctest.Cluster(t).Simulated {
-		t.Skip("holds a namespace with a finalizer; run against the local cluster")
-	}
 	name := tenantName()
 	ns := tenant.DefaultNamespace(name)
 	cs, _ := kubeClients(t)
