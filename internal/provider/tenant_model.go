@@ -199,6 +199,9 @@ func (m *tenantModel) fromObserved(ctx context.Context, o *tenant.Observed, prio
 	m.Name = types.StringValue(o.Name)
 	m.Namespace = types.StringValue(o.Namespace)
 	m.Status = types.StringValue(o.Phase)
+	if o.Unlabelled && o.Phase == statusActive {
+		m.Status = types.StringValue(statusUnlabelled)
+	}
 	m.setNames(o.Names)
 	m.Labels = stringMap(o.Labels, prior.Labels)
 	m.Annotations = stringMap(o.Annotations, prior.Annotations)
@@ -236,9 +239,22 @@ func (m *tenantModel) fromObserved(ctx context.Context, o *tenant.Observed, prio
 	}
 	m.Quota = quantityValues(ctx, o.Quota, priorQuota, &diags)
 
-	if o.Limits == nil {
+	var written *tenant.Limits
+	if !prior.LimitRange.IsNull() && !prior.LimitRange.IsUnknown() {
+		var pl limitRangeModel
+		diags.Append(prior.LimitRange.As(ctx, &pl, objectAsOptions)...)
+		written = &tenant.Limits{
+			Default: quantityMap(ctx, pl.Default, &diags), DefaultRequest: quantityMap(ctx, pl.DefaultRequest, &diags),
+			Max: quantityMap(ctx, pl.Max, &diags), Min: quantityMap(ctx, pl.Min, &diags),
+		}
+	}
+	switch {
+	case o.Limits == nil:
 		m.LimitRange = types.ObjectNull(limitRangeAttrTypes)
-	} else {
+	case written != nil && tenant.SameLimits(written, o.Limits):
+		// The API server fills defaults in from max and min; what was written is unchanged.
+		m.LimitRange = prior.LimitRange
+	default:
 		var pl limitRangeModel
 		if !prior.LimitRange.IsNull() && !prior.LimitRange.IsUnknown() {
 			diags.Append(prior.LimitRange.As(ctx, &pl, objectAsOptions)...)

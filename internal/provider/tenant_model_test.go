@@ -83,7 +83,8 @@ func TestTenantFromObserved(t *testing.T) {
 			},
 			Quota: map[string]resource.Quantity{"requests.memory": resource.MustParse("8Gi"), "pods": resource.MustParse("20")},
 		},
-		Phase: "Active",
+		Phase:      "Active",
+		Unlabelled: true,
 	}
 	var got tenantModel
 	if diags := got.fromObserved(ctx, o, prior); diags.HasError() {
@@ -103,6 +104,9 @@ func TestTenantFromObserved(t *testing.T) {
 	})
 	if !got.Quota.Equal(wantQuota) {
 		t.Errorf("quota %v, want %v", got.Quota, wantQuota)
+	}
+	if got.Status.ValueString() != statusUnlabelled {
+		t.Errorf("status %s, want %s for a namespace that lost its tenant label", got.Status, statusUnlabelled)
 	}
 	if !got.Labels.IsNull() || !got.LimitRange.IsNull() {
 		t.Errorf("labels %v limit_range %v, want null as before", got.Labels, got.LimitRange)

@@ -46,6 +46,13 @@ const (
 
 var objectAsOptions = basetypes.ObjectAsOptions{}
 
+// Values of status.
+const (
+	statusActive      = "Active"
+	statusTerminating = "Terminating"
+	statusUnlabelled  = "Unlabelled"
+)
+
 // minutes writes a whole number of minutes as Terraform's timeouts do, e.g. 5m.
 func minutes(d time.Duration) string {
 	return fmt.Sprintf("%dm", int(d.Minutes()))
@@ -129,11 +136,12 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Validators:          []validator.Map{mapvalidator.KeysAre(validators.QualifiedName())},
 			},
 			"members": schema.SetNestedAttribute{
-				MarkdownDescription: "Who may use the tenant, and how. Each role with members gets two RoleBindings in the " +
-					"namespace: `qumulus-<role>` to the built-in ClusterRole of that name (Secrets, ConfigMaps, ... of the " +
-					"namespace; `view` cannot read Secrets) and `qumulus-platform-<role>` to a Role of the same name over the " +
-					"platform's APIs (Kamaji `TenantControlPlane`, Cluster API), which the built-in roles do not cover: " +
-					"`admin` and `edit` may change them, `view` may read them. Updated in place.",
+				MarkdownDescription: "Who may use the tenant, and how. Each role with members gets a RoleBinding `qumulus-<role>` " +
+					"in the namespace to the built-in ClusterRole of that name (`view` cannot read Secrets, so it cannot read " +
+					"kubeconfigs). Every member is also bound (RoleBinding `" + tenant.PlatformRole + "`) to the Role `" +
+					tenant.PlatformRole + "`, which lets them read, never change, the tenant's clusters: TenantControlPlanes, " +
+					"Cluster API Clusters, MachineDeployments, Machines, KamajiControlPlanes and kubeadm configs, which the " +
+					"built-in roles do not cover. Clusters are changed through Terraform. Updated in place.",
 				Optional: true,
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
@@ -235,17 +243,18 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Default:  booldefault.StaticBool(false),
 			},
 			"status": schema.StringAttribute{
-				MarkdownDescription: "Phase of the namespace: `Active`, or `Terminating` when it is being deleted out of band " +
-					"(the next apply then replaces the tenant).",
+				MarkdownDescription: "Phase of the namespace: `Active`; `Terminating` when it is being deleted out of band " +
+					"(the next apply then replaces the tenant); `Unlabelled` when its `" + kube.LabelTenant + "` label was removed " +
+					"(the next apply puts it back).",
 				Computed: true,
 			},
 			"role_names": schema.ListAttribute{
-				MarkdownDescription: "Names of the Roles the tenant has, one per role with members, when they are as the provider wrote them.",
+				MarkdownDescription: "Names of the Roles the tenant has (`" + tenant.PlatformRole + "` when it has members), when they are as the provider wrote them.",
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
 			"role_binding_names": schema.ListAttribute{
-				MarkdownDescription: "Names of the RoleBindings the tenant has.",
+				MarkdownDescription: "Names of the RoleBindings the tenant has, when they bind exactly the configured members.",
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
@@ -300,11 +309,31 @@ func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.Valida
 	}
 	var members []memberModel
 	resp.Diagnostics.Append(m.Members.ElementsAs(ctx, &members, false)...)
+	tenantNamespace := m.Namespace.ValueString()
+	if m.Namespace.IsNull() {
+		tenantNamespace = tenant.DefaultNamespace(m.Name.ValueString())
+	}
+	seen := map[string]bool{}
 	for _, mm := range members {
 		if mm.Kind.IsUnknown() {
 			continue
 		}
 		at := path.Root("members")
+		if mm.Kind.ValueString() == tenant.KindServiceAccount && !mm.Name.IsUnknown() && !mm.Namespace.IsUnknown() && !mm.Role.IsUnknown() &&
+			!m.Namespace.IsUnknown() && !m.Name.IsUnknown() {
+			// With and without the tenant's namespace written out, these are one subject.
+			ns := mm.Namespace.ValueString()
+			if ns == "" {
+				ns = tenantNamespace
+			}
+			key := ns + "/" + mm.Name.ValueString() + "/" + mm.Role.ValueString()
+			if seen[key] {
+				resp.Diagnostics.AddAttributeError(at, "Duplicate Member",
+					fmt.Sprintf("ServiceAccount %s/%s is listed twice with role %s (once with the tenant's namespace written out, once without). Keep one.",
+						ns, mm.Name.ValueString(), mm.Role.ValueString()))
+			}
+			seen[key] = true
+		}
 		switch mm.Kind.ValueString() {
 		case tenant.KindServiceAccount:
 			if !mm.Name.IsUnknown() {
@@ -350,26 +379,57 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	if state != nil {
 		switch state.Status.ValueString() {
-		case "Terminating":
+		case statusTerminating:
 			// Deleted out of band: only a new namespace helps.
 			plan.Status = types.StringUnknown()
 			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
+		case statusUnlabelled:
+			// The update puts the tenant label back.
+			plan.Status = types.StringValue(statusActive)
 		default:
 			plan.Status = state.Status
 		}
 	}
 
 	// The names follow from the configuration; planning them shows objects deleted or
-	// changed out of band as a difference.
-	if isKnown(ctx, plan.Members) && isKnown(ctx, plan.NetworkIsolation) && isKnown(ctx, plan.Quota) && isKnown(ctx, plan.LimitRange) &&
-		!plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
-		s, diags := plan.spec(ctx)
+	// changed out of band as a difference. Each list is known when what it follows from is.
+	if !plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
+		plan.ID = plan.Name
+		named := plan
+		// Labels and annotations name no object and may still be unknown.
+		named.Labels, named.Annotations = types.MapNull(types.StringType), types.MapNull(types.StringType)
+		knownMembers, knownNetwork := isKnown(ctx, plan.Members), isKnown(ctx, plan.NetworkIsolation)
+		knownQuota, knownLimits := isKnown(ctx, plan.Quota), isKnown(ctx, plan.LimitRange)
+		if !knownMembers {
+			named.Members = types.SetNull(types.ObjectType{AttrTypes: memberAttrTypes})
+		}
+		if !knownNetwork {
+			named.NetworkIsolation = types.ObjectNull(networkIsolationAttrTypes)
+		}
+		if !knownQuota {
+			named.Quota = types.MapNull(types.StringType)
+		}
+		if !knownLimits {
+			named.LimitRange = types.ObjectNull(limitRangeAttrTypes)
+		}
+		s, diags := named.spec(ctx)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		plan.ID = types.StringValue(s.Name)
 		plan.setNames(s.ObjectNames())
+		if !knownMembers {
+			plan.RoleNames, plan.RoleBindingNames = types.ListUnknown(types.StringType), types.ListUnknown(types.StringType)
+		}
+		if !knownNetwork {
+			plan.NetworkPolicyNames = types.ListUnknown(types.StringType)
+		}
+		if !knownQuota {
+			plan.ResourceQuotaName = types.StringUnknown()
+		}
+		if !knownLimits {
+			plan.LimitRangeName = types.StringUnknown()
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -432,7 +492,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 		if created {
 			// The namespace exists: record the tenant so that Terraform taints it and the
 			// next apply replaces it, instead of failing on the namespace.
-			a.plan.setComputed(a.spec, "Active")
+			a.plan.setComputed(a.spec, statusActive)
 			resp.Diagnostics.Append(resp.State.Set(ctx, &a.plan)...)
 		}
 		return
@@ -515,7 +575,13 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	s := tenant.Spec{Name: state.Name.ValueString(), Namespace: state.Namespace.ValueString()}
-	if err := c.Delete(ctx, s.Namespace, state.ForceDestroy.ValueBool()); err != nil {
+	err := c.Delete(ctx, s.Name, s.Namespace, state.ForceDestroy.ValueBool())
+	switch {
+	case errors.Is(err, tenant.ErrNotOwned):
+		resp.Diagnostics.AddWarning("Namespace Left Alone",
+			fmt.Sprintf("Namespace %s no longer carries the labels of tenant %q (it was deleted and made again by someone "+
+				"else, or relabelled), so destroying the tenant did not delete it.", s.Namespace, s.Name))
+	case err != nil:
 		addTenantError(&resp.Diagnostics, host, s, "deleting", err)
 	}
 }
@@ -554,20 +620,27 @@ func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportSta
 // tenant and what the user can do.
 func addTenantError(diags *diag.Diagnostics, host string, s tenant.Spec, action string, err error) {
 	var (
-		taken   *tenant.NameTakenError
-		exists  *tenant.NamespaceExistsError
-		busy    *tenant.HasClustersError
-		stuck   *tenant.StuckError
-		objErr  *tenant.ObjectError
-		subject = fmt.Sprintf("tenant %q (namespace %s)", s.Name, s.Namespace)
+		taken     *tenant.NameTakenError
+		exists    *tenant.NamespaceExistsError
+		busy      *tenant.HasClustersError
+		stuck     *tenant.StuckError
+		objErr    *tenant.ObjectError
+		ambiguous *tenant.AmbiguousError
+		subject   = fmt.Sprintf("tenant %q (namespace %s)", s.Name, s.Namespace)
 	)
 	switch {
 	case errors.As(err, &taken):
 		diags.AddError("Tenant Already Exists",
 			fmt.Sprintf("A tenant named %q already exists in namespace %s. Import it (`terraform import <address> %s`) or choose another name.\n\n%s",
 				taken.Name, taken.Namespace, taken.Name, err))
+	case errors.As(err, &ambiguous):
+		diags.AddError("Tenant Claimed By Several Namespaces",
+			fmt.Sprintf("Namespaces %s all carry the label %s=%s. Remove it from every namespace but the tenant's own.\n\n%s",
+				strings.Join(ambiguous.Namespaces, ", "), kube.LabelTenant, ambiguous.Name, err))
 	case errors.As(err, &exists):
-		hint := "Choose another namespace, or delete the existing one if nothing needs it."
+		hint := fmt.Sprintf("Choose another namespace. If it is this tenant's namespace and lost its labels, label it %s and import "+
+			"the tenant (`terraform import <address> %s`); do not delete it before checking what it holds.",
+			kube.OwnershipSelector(s.Name), s.Name)
 		if exists.Tenant != "" {
 			hint = fmt.Sprintf("It was created for tenant %q: import that tenant (`terraform import <address> %s`) instead of creating it again.", exists.Tenant, exists.Tenant)
 		}

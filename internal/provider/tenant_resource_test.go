@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -130,7 +131,7 @@ resource "qumulus_tenant" "test" {
 					// Known at plan, so that a composed module can use them right away.
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("namespace"), knownvalue.StringExact(ns)),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(name)),
-					plancheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(6)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(4)),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("resource_quota_name"), knownvalue.StringExact(tenant.ResourceQuotaName)),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -138,10 +139,11 @@ resource "qumulus_tenant" "test" {
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("namespace"), knownvalue.StringExact(ns)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Active")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("force_destroy"), knownvalue.Bool(false)),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_names"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringExact("qumulus-platform-admin"), knownvalue.StringExact("qumulus-platform-edit"), knownvalue.StringExact("qumulus-platform-view"),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_names"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(tenant.PlatformRole)})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("qumulus-admin"), knownvalue.StringExact("qumulus-edit"),
+						knownvalue.StringExact(tenant.PlatformRole), knownvalue.StringExact("qumulus-view"),
 					})),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(6)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network_policy_names"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact(tenant.PolicyControlPlanes), knownvalue.StringExact(tenant.PolicyPlatform),
 						knownvalue.StringExact(tenant.PolicySameNamespace), knownvalue.StringExact(tenant.PolicyDefaultDeny),
@@ -169,7 +171,11 @@ resource "qumulus_tenant" "test" {
 					if err := expectSubjects(ctx, cs, ns, "qumulus-admin", "admin", "Group:acme-admins"); err != nil {
 						return err
 					}
-					if err := expectSubjects(ctx, cs, ns, "qumulus-platform-edit", "qumulus-platform-edit", "ServiceAccount:"+ns+"/ci"); err != nil {
+					if err := expectSubjects(ctx, cs, ns, "qumulus-edit", "edit", "ServiceAccount:"+ns+"/ci"); err != nil {
+						return err
+					}
+					if err := expectSubjects(ctx, cs, ns, tenant.PlatformRole, tenant.PlatformRole,
+						"Group:acme-admins", "User:alice@acme.example", "ServiceAccount:"+ns+"/ci"); err != nil {
 						return err
 					}
 					if err := expectSubjects(ctx, cs, ns, "qumulus-view", "view", "User:alice@acme.example"); err != nil {
@@ -211,9 +217,7 @@ resource "qumulus_tenant" "test" {
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_names"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringExact("qumulus-platform-admin"), knownvalue.StringExact("qumulus-platform-edit"),
-					})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(3)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network_policy_names"), knownvalue.ListSizeExact(3)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("limit_range_name"), knownvalue.Null()),
 				},
@@ -228,7 +232,11 @@ resource "qumulus_tenant" "test" {
 					if _, ok := n.Annotations["example.com/owner"]; ok {
 						return fmt.Errorf("annotation example.com/owner was not removed: %v", n.Annotations)
 					}
-					if err := expectSubjects(ctx, cs, ns, "qumulus-platform-admin", "qumulus-platform-admin", "Group:acme-admins", "User:bob@acme.example"); err != nil {
+					if err := expectSubjects(ctx, cs, ns, "qumulus-admin", "admin", "Group:acme-admins", "User:bob@acme.example"); err != nil {
+						return err
+					}
+					if err := expectSubjects(ctx, cs, ns, tenant.PlatformRole, tenant.PlatformRole,
+						"Group:acme-admins", "User:bob@acme.example", "ServiceAccount:ci/deployer"); err != nil {
 						return err
 					}
 					if err := expectSubjects(ctx, cs, ns, "qumulus-edit", "edit", "ServiceAccount:ci/deployer"); err != nil {
@@ -236,7 +244,6 @@ resource "qumulus_tenant" "test" {
 					}
 					for _, gone := range []error{
 						getErr(cs.RbacV1().RoleBindings(ns).Get(ctx, "qumulus-view", metav1.GetOptions{})),
-						getErr(cs.RbacV1().Roles(ns).Get(ctx, "qumulus-platform-view", metav1.GetOptions{})),
 						getErr(cs.NetworkingV1().NetworkPolicies(ns).Get(ctx, tenant.PolicyControlPlanes, metav1.GetOptions{})),
 						getErr(cs.CoreV1().LimitRanges(ns).Get(ctx, tenant.LimitRangeName, metav1.GetOptions{})),
 					} {
@@ -355,7 +362,9 @@ resource "qumulus_tenant" "b" {
 	cases := []access{
 		{"alice", nil, "get", kamaji.Group, tcps, nsA, true},
 		{"alice", nil, "list", kamaji.Group, tcps, nsA, true},
-		{"alice", nil, "create", kamaji.Group, tcps, nsA, true},
+		// Clusters are changed through Terraform: members read them, nobody writes them or their status.
+		{"alice", nil, "create", kamaji.Group, tcps, nsA, false},
+		{"alice", nil, "patch", kamaji.Group, tcps + "/status", nsA, false},
 		{"alice", nil, "get", "", "secrets", nsA, true},
 		{"alice", nil, "list", "", "secrets", nsA, true},
 		{"alice", nil, "get", kamaji.Group, tcps, nsB, false},
@@ -363,7 +372,9 @@ resource "qumulus_tenant" "b" {
 		{"alice", nil, "get", "", "secrets", nsB, false},
 		{"alice", nil, "list", "cluster.x-k8s.io", "clusters", nsA, true},
 		{"alice", nil, "list", "cluster.x-k8s.io", "clusters", nsB, false},
-		{"carol", []string{"a-operators"}, "update", kamaji.Group, tcps, nsA, true},
+		{"carol", []string{"a-operators"}, "watch", kamaji.Group, tcps, nsA, true},
+		{"carol", []string{"a-operators"}, "update", kamaji.Group, tcps, nsA, false},
+		{"carol", []string{"a-operators"}, "create", "", "configmaps", nsA, true},
 		{"carol", []string{"a-operators"}, "get", "", "secrets", nsA, true},
 		{"carol", []string{"a-operators"}, "get", "", "secrets", nsB, false},
 		{"victor", nil, "get", kamaji.Group, tcps, nsA, true},
@@ -439,11 +450,19 @@ resource "qumulus_tenant" "test" {
   labels  = { team = "platform" }
   members = [{ kind = "Group", name = "ops", role = "admin" }]
   quota   = { "requests.cpu" = "4", pods = "20" }
+  # The API server derives default and default_request from max and min.
+  limit_range = {
+    max = { cpu = "2" }
+    min = { memory = "64Mi" }
+  }
 }
 `, name)
 	ctx := context.Background()
 	restored := check(func(ctx context.Context) error {
 		if err := expectSubjects(ctx, cs, ns, "qumulus-admin", "admin", "Group:ops"); err != nil {
+			return err
+		}
+		if err := expectSubjects(ctx, cs, ns, tenant.PlatformRole, tenant.PlatformRole, "Group:ops"); err != nil {
 			return err
 		}
 		if _, err := cs.NetworkingV1().NetworkPolicies(ns).Get(ctx, tenant.PolicyDefaultDeny, metav1.GetOptions{}); err != nil {
@@ -466,6 +485,12 @@ resource "qumulus_tenant" "test" {
 				// (an update by another field manager, as kubectl edit does), a label removed.
 				PreConfig: func() {
 					must(t, cs.RbacV1().RoleBindings(ns).Delete(ctx, "qumulus-admin", metav1.DeleteOptions{}))
+					// A subject added to the platform binding only.
+					rb, err := cs.RbacV1().RoleBindings(ns).Get(ctx, tenant.PlatformRole, metav1.GetOptions{})
+					must(t, err)
+					rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: "mallory"})
+					_, err = cs.RbacV1().RoleBindings(ns).Update(ctx, rb, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+					must(t, err)
 					must(t, cs.NetworkingV1().NetworkPolicies(ns).Delete(ctx, tenant.PolicyDefaultDeny, metav1.DeleteOptions{}))
 					q, err := cs.CoreV1().ResourceQuotas(ns).Get(ctx, tenant.ResourceQuotaName, metav1.GetOptions{})
 					must(t, err)
@@ -475,6 +500,7 @@ resource "qumulus_tenant" "test" {
 					n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 					must(t, err)
 					delete(n.Labels, "team")
+					delete(n.Labels, kube.LabelTenant)
 					_, err = cs.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 					must(t, err)
 				},
@@ -482,14 +508,15 @@ resource "qumulus_tenant" "test" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("quota").AtMapKey("requests.cpu"), knownvalue.StringExact("4")),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Active")),
 				}},
 				Check: resource.ComposeTestCheckFunc(restored, check(func(ctx context.Context) error {
 					n, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 					if err != nil {
 						return err
 					}
-					if n.Labels["team"] != "platform" {
-						return fmt.Errorf("label team not restored: %v", n.Labels)
+					if n.Labels["team"] != "platform" || n.Labels[kube.LabelTenant] != name {
+						return fmt.Errorf("labels not restored: %v", n.Labels)
 					}
 					return nil
 				})),
@@ -780,5 +807,39 @@ func TestAccTenant_invalidConfiguration(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps:                    steps,
+	})
+}
+
+// TestAccTenant_unknownAtPlan: values that come from other resources are fine in labels,
+// annotations and members.
+func TestAccTenant_unknownAtPlan(t *testing.T) {
+	isolateEnv(t)
+	name := tenantName()
+	addr := "qumulus_tenant.test"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkTenantsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "terraform_data" "build" {
+  input = "x"
+}
+
+resource "qumulus_tenant" "test" {
+  name        = %q
+  labels      = { build = terraform_data.build.id }
+  annotations = { "example.com/build" = terraform_data.build.id }
+  members     = [{ kind = "User", name = "u-${terraform_data.build.id}", role = "view" }]
+}
+`, name),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("namespace"), knownvalue.StringExact(tenant.DefaultNamespace(name))),
+				plancheck.ExpectKnownValue(addr, tfjsonpath.New("network_policy_names"), knownvalue.ListSizeExact(4)),
+				plancheck.ExpectUnknownValue(addr, tfjsonpath.New("labels").AtMapKey("build")),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(2)),
+			},
+		}},
 	})
 }

@@ -30,6 +30,19 @@ import (
 // ErrNotFound means the tenant's namespace does not exist (or no longer belongs to it).
 var ErrNotFound = errors.New("tenant namespace not found")
 
+// ErrNotOwned means Delete found the namespace belonging to someone else, and left it.
+var ErrNotOwned = errors.New("the namespace no longer belongs to the tenant")
+
+// AmbiguousError means several namespaces claim the same tenant.
+type AmbiguousError struct {
+	Name       string
+	Namespaces []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("tenant %q is claimed by several namespaces (%s)", e.Name, strings.Join(e.Namespaces, ", "))
+}
+
 // NamespaceExistsError refuses to take over a namespace the tenant did not create.
 type NamespaceExistsError struct {
 	Namespace string
@@ -223,12 +236,11 @@ func (c *Client) Find(ctx context.Context, name string) (string, error) {
 	case 1:
 		return list.Items[0].Name, nil
 	}
-	var names []string
+	e := &AmbiguousError{Name: name}
 	for _, ns := range list.Items {
-		names = append(names, ns.Name)
+		e.Namespaces = append(e.Namespaces, ns.Name)
 	}
-	return "", fmt.Errorf("tenant %q is claimed by several namespaces (%s); remove the label %s from all but one",
-		name, strings.Join(names, ", "), kube.LabelTenant)
+	return "", e
 }
 
 // Clusters lists the TenantControlPlanes and Cluster API Clusters in namespace, skipping
@@ -256,15 +268,19 @@ func (c *Client) Clusters(ctx context.Context, namespace string) ([]string, erro
 	return out, nil
 }
 
-// Delete deletes the tenant's namespace and waits until it is gone. Unless force is set it
-// refuses while clusters remain in it. When ctx ends first, the error is a *StuckError.
-func (c *Client) Delete(ctx context.Context, namespace string, force bool) error {
+// Delete deletes the namespace of tenant name and waits until it is gone. Unless force is
+// set it refuses while clusters remain in it. A namespace that belongs to someone else is
+// left alone (ErrNotOwned). When ctx ends first, the error is a *StuckError.
+func (c *Client) Delete(ctx context.Context, name, namespace string, force bool) error {
 	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return &ObjectError{"reading", "namespace " + namespace, err}
+	}
+	if !belongsTo(ns, name) {
+		return ErrNotOwned
 	}
 	if !force {
 		clusters, err := c.Clusters(ctx, namespace)

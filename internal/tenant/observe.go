@@ -28,6 +28,9 @@ type Observed struct {
 	// Names lists the objects that exist as the provider writes them: an object changed out
 	// of band is missing here.
 	Names Names
+	// Unlabelled is set when the namespace lost its tenant label out of band; the next
+	// apply puts it back.
+	Unlabelled bool
 }
 
 // Observe reads the tenant name in namespace. ErrNotFound means the namespace is gone or
@@ -40,10 +43,10 @@ func (c *Client) Observe(ctx context.Context, name, namespace string) (*Observed
 	if err != nil {
 		return nil, &ObjectError{"reading", "namespace " + namespace, err}
 	}
-	if ns.Labels[kube.LabelTenant] != name {
+	if !belongsTo(ns, name) {
 		return nil, ErrNotFound
 	}
-	o := &Observed{Spec: Spec{Name: name, Namespace: namespace}, Phase: string(ns.Status.Phase)}
+	o := &Observed{Spec: Spec{Name: name, Namespace: namespace}, Phase: string(ns.Status.Phase), Unlabelled: ns.Labels[kube.LabelTenant] == ""}
 	o.Labels = pick(ns.Labels, kube.AppliedKeys(ns, "metadata", "labels"))
 	for k := range o.Labels {
 		if kube.IsReservedLabel(k) {
@@ -63,51 +66,78 @@ func (c *Client) Observe(ctx context.Context, name, namespace string) (*Observed
 	return o, nil
 }
 
+// belongsTo reports whether ns is the namespace of tenant name: labelled for it, or still
+// marked as the provider's after its tenant label was removed.
+func belongsTo(ns metav1.Object, name string) bool {
+	l := ns.GetLabels()
+	return l[kube.LabelTenant] == name || l[kube.LabelTenant] == "" && l[kube.LabelManagedBy] == kube.ManagedBy
+}
+
 func (o *Observed) owns(obj metav1.Object) bool {
 	l := obj.GetLabels()
 	return l[kube.LabelManagedBy] == kube.ManagedBy && l[kube.LabelTenant] == o.Name
 }
 
+// observeRBAC reads the members: a member counts when both its role's binding and the
+// platform binding name it. A binding counts only when it names exactly the members, so a
+// subject added to one binding out of band shows as drift and the next apply removes it.
 func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
 	rbac := c.Kube.RbacV1()
-	for _, role := range Roles {
-		r, err := found(rbac.Roles(o.Namespace).Get(ctx, PlatformRoleName(role), metav1.GetOptions{}))
+	r, err := found(rbac.Roles(o.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{}))
+	if err != nil {
+		return &ObjectError{"reading", "Role " + o.Namespace + "/" + PlatformRole, err}
+	}
+	if r != nil && o.owns(r) && sameAs(platformRules(), r.Rules) {
+		o.Names.Roles = []string{PlatformRole}
+	}
+	binding := func(name, kind, ref string) (*rbacv1.RoleBinding, error) {
+		rb, err := found(rbac.RoleBindings(o.Namespace).Get(ctx, name, metav1.GetOptions{}))
 		if err != nil {
-			return &ObjectError{"reading", "Role " + o.Namespace + "/" + PlatformRoleName(role), err}
+			return nil, &ObjectError{"reading", "RoleBinding " + o.Namespace + "/" + name, err}
 		}
-		if r != nil && o.owns(r) && sameAs(platformRules(role), r.Rules) {
-			o.Names.Roles = append(o.Names.Roles, r.Name)
+		if rb == nil || !o.owns(rb) || rb.RoleRef.Kind != kind || rb.RoleRef.Name != ref {
+			return nil, nil
 		}
-		var bound []map[rbacv1.Subject]bool
-		for _, b := range []struct{ name, kind, ref string }{
-			{ClusterRoleBindingName(role), "ClusterRole", role},
-			{PlatformRoleName(role), "Role", PlatformRoleName(role)},
-		} {
-			rb, err := found(rbac.RoleBindings(o.Namespace).Get(ctx, b.name, metav1.GetOptions{}))
-			if err != nil {
-				return &ObjectError{"reading", "RoleBinding " + o.Namespace + "/" + b.name, err}
-			}
-			if rb == nil || !o.owns(rb) || rb.RoleRef.Kind != b.kind || rb.RoleRef.Name != b.ref {
-				bound = append(bound, nil)
+		return rb, nil
+	}
+	platform, err := binding(PlatformRole, "Role", PlatformRole)
+	if err != nil {
+		return err
+	}
+	inPlatform := map[rbacv1.Subject]bool{}
+	if platform != nil {
+		for _, s := range platform.Subjects {
+			inPlatform[s] = true
+		}
+	}
+	members := map[rbacv1.Subject]bool{}
+	for _, role := range Roles {
+		rb, err := binding(ClusterRoleBindingName(role), "ClusterRole", role)
+		if err != nil {
+			return err
+		}
+		if rb == nil {
+			continue
+		}
+		exact := true
+		for _, s := range rb.Subjects {
+			if !inPlatform[s] {
+				exact = false
 				continue
 			}
-			o.Names.RoleBindings = append(o.Names.RoleBindings, rb.Name)
-			set := map[rbacv1.Subject]bool{}
-			for _, s := range rb.Subjects {
-				set[s] = true
-			}
-			bound = append(bound, set)
-		}
-		for s := range bound[0] {
-			if !bound[1][s] {
-				continue
-			}
+			members[s] = true
 			m := Member{Kind: s.Kind, Name: s.Name, Role: role}
 			if s.Kind == KindServiceAccount {
 				m.Namespace = s.Namespace
 			}
 			o.Members = append(o.Members, m)
 		}
+		if exact {
+			o.Names.RoleBindings = append(o.Names.RoleBindings, rb.Name)
+		}
+	}
+	if platform != nil && len(members) == len(inPlatform) {
+		o.Names.RoleBindings = append(o.Names.RoleBindings, platform.Name)
 	}
 	o.Members = sortedMembers(o.Members)
 	return nil

@@ -110,6 +110,52 @@ type Limits struct {
 	Min            map[string]resource.Quantity
 }
 
+// Defaulted returns l as the API server stores it: a resource with a max but no default
+// limit gets the max as default, and one with a default limit or a min but no default
+// request gets that as default request (SetDefaults_LimitRangeItem).
+func (l *Limits) Defaulted() *Limits {
+	if l == nil {
+		return nil
+	}
+	out := &Limits{Default: maps.Clone(l.Default), DefaultRequest: maps.Clone(l.DefaultRequest), Max: l.Max, Min: l.Min}
+	fill := func(into *map[string]resource.Quantity, from map[string]resource.Quantity) {
+		for k, v := range from {
+			if _, ok := (*into)[k]; !ok {
+				if *into == nil {
+					*into = map[string]resource.Quantity{}
+				}
+				(*into)[k] = v
+			}
+		}
+	}
+	fill(&out.Default, l.Max)
+	fill(&out.DefaultRequest, out.Default)
+	fill(&out.DefaultRequest, l.Min)
+	return out
+}
+
+// SameLimits reports whether observed is what the API server makes of written.
+func SameLimits(written, observed *Limits) bool {
+	w := written.Defaulted()
+	if w == nil || observed == nil {
+		return w == nil && observed == nil
+	}
+	return sameQuantities(w.Default, observed.Default) && sameQuantities(w.DefaultRequest, observed.DefaultRequest) &&
+		sameQuantities(w.Max, observed.Max) && sameQuantities(w.Min, observed.Min)
+}
+
+func sameQuantities(a, b map[string]resource.Quantity) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if o, ok := b[k]; !ok || v.Cmp(o) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // DefaultNamespace is the namespace of a tenant whose configuration names none.
 func DefaultNamespace(name string) string {
 	return DefaultNamespacePrefix + name
@@ -127,16 +173,20 @@ type Names struct {
 // ClusterRoleBindingName is the RoleBinding of a role's members to the built-in ClusterRole.
 func ClusterRoleBindingName(role string) string { return "qumulus-" + role }
 
-// PlatformRoleName is the Role (and its RoleBinding) that grants a role's members the
-// platform's own APIs, which the built-in ClusterRoles do not cover.
-func PlatformRoleName(role string) string { return "qumulus-platform-" + role }
+// PlatformRole is the Role, and the RoleBinding of every member to it, that lets members
+// read the platform's own objects in the namespace (their clusters), which the built-in
+// ClusterRoles do not cover.
+const PlatformRole = "qumulus-platform"
 
 // ObjectNames returns the names of the objects s leads to.
 func (s Spec) ObjectNames() Names {
 	var n Names
 	for _, role := range s.roles() {
-		n.Roles = append(n.Roles, PlatformRoleName(role))
-		n.RoleBindings = append(n.RoleBindings, ClusterRoleBindingName(role), PlatformRoleName(role))
+		n.RoleBindings = append(n.RoleBindings, ClusterRoleBindingName(role))
+	}
+	if len(s.Members) > 0 {
+		n.Roles = []string{PlatformRole}
+		n.RoleBindings = append(n.RoleBindings, PlatformRole)
 	}
 	for _, p := range s.networkPolicies() {
 		n.NetworkPolicies = append(n.NetworkPolicies, *p.Name)
@@ -147,7 +197,6 @@ func (s Spec) ObjectNames() Names {
 	if s.Limits != nil {
 		n.LimitRange = LimitRangeName
 	}
-	sort.Strings(n.Roles)
 	sort.Strings(n.RoleBindings)
 	sort.Strings(n.NetworkPolicies)
 	return n
@@ -182,74 +231,95 @@ func (s Spec) NamespaceApply() *corev1ac.NamespaceApplyConfiguration {
 	return ns
 }
 
-// platformRules are the rules of a role over the APIs of Kamaji and Cluster API, in the
-// spirit of the built-in roles: admin and edit may change the tenant's clusters, view may
-// read them.
-func platformRules(role string) []*rbacv1ac.PolicyRuleApplyConfiguration {
-	verbs := []string{"get", "list", "watch"}
-	if role != RoleView {
-		verbs = append(verbs, "create", "update", "patch", "delete", "deletecollection")
+// PlatformResources are the namespaced objects of Kamaji and Cluster API that members may
+// read. Read only: clusters are changed through Terraform, and a TenantControlPlane's spec
+// chooses a shared DataStore, which no tenant may point at another's data. Status
+// subresources are not granted, so no member can forge a cluster's readiness.
+var PlatformResources = map[string][]string{
+	kamaji.Group:                 {kamaji.TenantControlPlaneGVR.Resource},
+	"cluster.x-k8s.io":           {"clusters", "machinedeployments", "machinesets", "machines", "machinepools", "machinehealthchecks"},
+	capi.ControlPlaneGroup:       {capi.KamajiControlPlaneGVR.Resource},
+	"bootstrap.cluster.x-k8s.io": {"kubeadmconfigs", "kubeadmconfigtemplates"},
+}
+
+func platformRules() []*rbacv1ac.PolicyRuleApplyConfiguration {
+	groups := slices.Sorted(maps.Keys(PlatformResources))
+	var rules []*rbacv1ac.PolicyRuleApplyConfiguration
+	for _, g := range groups {
+		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups(g).WithResources(PlatformResources[g]...).WithVerbs("get", "list", "watch"))
 	}
-	groups := []string{
-		kamaji.Group,
-		"cluster.x-k8s.io",
-		capi.ControlPlaneGroup,
-		"bootstrap.cluster.x-k8s.io",
-		"infrastructure.cluster.x-k8s.io",
+	return rules
+}
+
+func subject(m Member, tenantNamespace string) *rbacv1ac.SubjectApplyConfiguration {
+	sub := rbacv1ac.Subject().WithKind(m.Kind).WithName(m.Name)
+	if m.Kind == KindServiceAccount {
+		ns := m.Namespace
+		if ns == "" {
+			ns = tenantNamespace
+		}
+		return sub.WithNamespace(ns)
 	}
-	return []*rbacv1ac.PolicyRuleApplyConfiguration{
-		rbacv1ac.PolicyRule().WithAPIGroups(groups...).WithResources("*").WithVerbs(verbs...),
+	return sub.WithAPIGroup(rbacv1.GroupName)
+}
+
+// platformSubjects are all members, each once.
+func (s Spec) platformSubjects() []*rbacv1ac.SubjectApplyConfiguration {
+	var out []*rbacv1ac.SubjectApplyConfiguration
+	seen := map[string]bool{}
+	for _, m := range sortedMembers(s.Members) {
+		sub := subject(m, s.Namespace)
+		key := *sub.Kind + "/" + ptrValue(sub.Namespace) + "/" + *sub.Name
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, sub)
+		}
 	}
+	return out
+}
+
+func ptrValue(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func (s Spec) subjects(role string) []*rbacv1ac.SubjectApplyConfiguration {
 	var out []*rbacv1ac.SubjectApplyConfiguration
 	for _, m := range sortedMembers(s.Members) {
-		if m.Role != role {
-			continue
+		if m.Role == role {
+			out = append(out, subject(m, s.Namespace))
 		}
-		sub := rbacv1ac.Subject().WithKind(m.Kind).WithName(m.Name)
-		if m.Kind == KindServiceAccount {
-			ns := m.Namespace
-			if ns == "" {
-				ns = s.Namespace
-			}
-			sub.WithNamespace(ns)
-		} else {
-			sub.WithAPIGroup(rbacv1.GroupName)
-		}
-		out = append(out, sub)
 	}
 	return out
 }
 
 // RolesApply returns the tenant's Roles.
 func (s Spec) RolesApply() []*rbacv1ac.RoleApplyConfiguration {
-	var out []*rbacv1ac.RoleApplyConfiguration
-	for _, role := range s.roles() {
-		out = append(out, rbacv1ac.Role(PlatformRoleName(role), s.Namespace).
-			WithLabels(s.labels()).
-			WithRules(platformRules(role)...))
+	if len(s.Members) == 0 {
+		return nil
 	}
-	return out
+	return []*rbacv1ac.RoleApplyConfiguration{
+		rbacv1ac.Role(PlatformRole, s.Namespace).WithLabels(s.labels()).WithRules(platformRules()...),
+	}
 }
 
-// RoleBindingsApply returns the tenant's RoleBindings: per role with members, one to the
-// built-in ClusterRole and one to the platform Role.
+// RoleBindingsApply returns the tenant's RoleBindings: one per role with members to the
+// built-in ClusterRole, and one of all members to the platform Role.
 func (s Spec) RoleBindingsApply() []*rbacv1ac.RoleBindingApplyConfiguration {
 	var out []*rbacv1ac.RoleBindingApplyConfiguration
 	for _, role := range s.roles() {
-		subjects := s.subjects(role)
-		out = append(out,
-			rbacv1ac.RoleBinding(ClusterRoleBindingName(role), s.Namespace).
-				WithLabels(s.labels()).
-				WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
-				WithSubjects(subjects...),
-			rbacv1ac.RoleBinding(PlatformRoleName(role), s.Namespace).
-				WithLabels(s.labels()).
-				WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("Role").WithName(PlatformRoleName(role))).
-				WithSubjects(subjects...),
-		)
+		out = append(out, rbacv1ac.RoleBinding(ClusterRoleBindingName(role), s.Namespace).
+			WithLabels(s.labels()).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
+			WithSubjects(s.subjects(role)...))
+	}
+	if len(s.Members) > 0 {
+		out = append(out, rbacv1ac.RoleBinding(PlatformRole, s.Namespace).
+			WithLabels(s.labels()).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("Role").WithName(PlatformRole)).
+			WithSubjects(s.platformSubjects()...))
 	}
 	return out
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -56,8 +59,8 @@ func TestObjectNames(t *testing.T) {
 			name: "everything",
 			spec: fullSpec(),
 			want: Names{
-				Roles:           []string{"qumulus-platform-admin", "qumulus-platform-edit", "qumulus-platform-view"},
-				RoleBindings:    []string{"qumulus-admin", "qumulus-edit", "qumulus-platform-admin", "qumulus-platform-edit", "qumulus-platform-view", "qumulus-view"},
+				Roles:           []string{PlatformRole},
+				RoleBindings:    []string{"qumulus-admin", "qumulus-edit", PlatformRole, "qumulus-view"},
 				NetworkPolicies: []string{PolicyControlPlanes, PolicyPlatform, PolicySameNamespace, PolicyDefaultDeny},
 				ResourceQuota:   ResourceQuotaName,
 				LimitRange:      LimitRangeName,
@@ -67,8 +70,8 @@ func TestObjectNames(t *testing.T) {
 			name: "isolation without platform namespaces or control-plane ingress",
 			spec: Spec{Name: "a", Namespace: "tenant-a", Network: &NetworkIsolation{}, Members: []Member{{Kind: KindUser, Name: "u", Role: RoleEdit}}},
 			want: Names{
-				Roles:           []string{"qumulus-platform-edit"},
-				RoleBindings:    []string{"qumulus-edit", "qumulus-platform-edit"},
+				Roles:           []string{PlatformRole},
+				RoleBindings:    []string{"qumulus-edit", PlatformRole},
 				NetworkPolicies: []string{PolicySameNamespace, PolicyDefaultDeny},
 			},
 		},
@@ -111,18 +114,51 @@ func TestSubjects(t *testing.T) {
 
 func TestPlatformRules(t *testing.T) {
 	t.Parallel()
-	for role, canWrite := range map[string]bool{RoleAdmin: true, RoleEdit: true, RoleView: false} {
-		rules := platformRules(role)
-		verbs := rules[0].Verbs
-		writes := false
-		for _, v := range verbs {
-			if v == "delete" || v == "create" {
-				writes = true
+	for _, rule := range platformRules() {
+		// Members read their clusters; they never write them or their status.
+		if !reflect.DeepEqual(rule.Verbs, []string{"get", "list", "watch"}) {
+			t.Errorf("%v: verbs %v", rule.APIGroups, rule.Verbs)
+		}
+		for _, r := range rule.Resources {
+			if r == "*" || strings.Contains(r, "/") {
+				t.Errorf("%v: resource %q grants more than the objects themselves", rule.APIGroups, r)
 			}
 		}
-		if writes != canWrite {
-			t.Errorf("%s: verbs %v, write access %v, want %v", role, verbs, writes, canWrite)
-		}
+	}
+}
+
+func TestPlatformSubjectsOncePerMember(t *testing.T) {
+	t.Parallel()
+	s := Spec{Name: "a", Namespace: "tenant-a", Members: []Member{
+		{Kind: KindUser, Name: "alice", Role: RoleAdmin},
+		{Kind: KindUser, Name: "alice", Role: RoleView},
+		{Kind: KindServiceAccount, Name: "ci", Role: RoleEdit},
+		{Kind: KindServiceAccount, Name: "ci", Namespace: "tenant-a", Role: RoleView},
+	}}
+	if got := len(s.platformSubjects()); got != 2 {
+		t.Errorf("platform binding has %d subjects, want 2 (alice, tenant-a/ci)", got)
+	}
+}
+
+func TestDefaultedLimits(t *testing.T) {
+	t.Parallel()
+	written := &Limits{Max: map[string]resource.Quantity{"cpu": q("2")}, Min: map[string]resource.Quantity{"memory": q("64Mi")}}
+	// What the API server stores for it (SetDefaults_LimitRangeItem).
+	stored := &Limits{
+		Default:        map[string]resource.Quantity{"cpu": q("2")},
+		DefaultRequest: map[string]resource.Quantity{"cpu": q("2"), "memory": q("64Mi")},
+		Max:            map[string]resource.Quantity{"cpu": q("2000m")},
+		Min:            map[string]resource.Quantity{"memory": q("64Mi")},
+	}
+	if !SameLimits(written, stored) {
+		t.Errorf("SameLimits(%+v, %+v) = false", written, stored)
+	}
+	stored.Max["cpu"] = q("3")
+	if SameLimits(written, stored) {
+		t.Error("a changed max still counts as the same")
+	}
+	if !SameLimits(nil, nil) || SameLimits(written, nil) {
+		t.Error("nil handling")
 	}
 }
 
@@ -224,9 +260,15 @@ func TestApplyThenObserve(t *testing.T) {
 	if _, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// A member removed from one of its two bindings is no longer a member.
-	rb, _ := c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, "qumulus-platform-view", metav1.GetOptions{})
-	rb.Subjects = nil
+	// A member removed from the platform binding is no longer a member, and its role's
+	// binding no longer counts; a subject added to one binding only makes it not count.
+	rb, _ := c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{})
+	rb.Subjects = slices.DeleteFunc(rb.Subjects, func(sub rbacv1.Subject) bool { return sub.Name == "alice" })
+	if _, err := c.Kube.RbacV1().RoleBindings(s.Namespace).Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb, _ = c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, "qumulus-admin", metav1.GetOptions{})
+	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: KindUser, APIGroup: rbacv1.GroupName, Name: "mallory"})
 	if _, err := c.Kube.RbacV1().RoleBindings(s.Namespace).Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -240,9 +282,12 @@ func TestApplyThenObserve(t *testing.T) {
 		}
 	}
 	for _, m := range o.Members {
-		if m.Role == RoleView {
-			t.Errorf("a member bound only by one binding still counts: %+v", m)
+		if m.Name == "alice" || m.Name == "mallory" {
+			t.Errorf("a subject in only one of the bindings counts as a member: %+v", m)
 		}
+	}
+	if want := []string{"qumulus-edit", PlatformRole}; !reflect.DeepEqual(o.Names.RoleBindings, want) {
+		t.Errorf("bindings as written %v, want %v", o.Names.RoleBindings, want)
 	}
 }
 
