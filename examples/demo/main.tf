@@ -39,3 +39,27 @@ resource "qumulus_tenant" "demo" {
 output "tenant_namespace" {
   value = qumulus_tenant.demo.namespace
 }
+
+# A tenant control plane, run by Kamaji (in the local cluster: by the simulator).
+resource "qumulus_cluster" "demo" {
+  namespace = qumulus_tenant.demo.namespace
+  name      = "demo"
+  version   = "v1.35.0"
+
+  network = {
+    service_type = "ClusterIP"
+  }
+
+  addons = {
+    core_dns = {}
+  }
+}
+
+output "cluster" {
+  value = {
+    endpoint          = qumulus_cluster.demo.endpoint
+    status            = qumulus_cluster.demo.status
+    installed_version = qumulus_cluster.demo.installed_version
+    kubeconfig_secret = qumulus_cluster.demo.kubeconfig_secret_name
+  }
+}

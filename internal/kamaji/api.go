@@ -23,6 +23,7 @@ const (
 	StatusProvisioning = "Provisioning"
 	StatusUpgrading    = "Upgrading"
 	StatusReady        = "Ready"
+	StatusSleeping     = "Sleeping"
 )
 
 var (
@@ -36,4 +37,10 @@ var (
 // AdminKubeconfigSecretName is the Secret Kamaji writes the admin kubeconfig to.
 func AdminKubeconfigSecretName(tenantControlPlane string) string {
 	return tenantControlPlane + "-admin-kubeconfig"
+}
+
+// CASecretName is the Secret Kamaji writes the tenant's CA to (keys ca.crt, ca.key) when
+// status.certificates.ca does not name another.
+func CASecretName(tenantControlPlane string) string {
+	return tenantControlPlane + "-ca"
 }

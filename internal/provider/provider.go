@@ -286,6 +286,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 func (p *qumulusProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTenantResource,
+		NewClusterResource,
 	}
 }
 

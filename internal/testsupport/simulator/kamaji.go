@@ -61,9 +61,11 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		if err := r.pool.release(req.String()); err != nil {
 			return ctrl.Result{}, err
 		}
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: kamaji.AdminKubeconfigSecretName(req.Name)}}
-		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
+		for _, name := range []string{kamaji.AdminKubeconfigSecretName(req.Name), kamaji.CASecretName(req.Name)} {
+			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: name}}
+			if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, err
+			}
 		}
 		r.clock.forget(key)
 		controllerutil.RemoveFinalizer(tcp, kamaji.Finalizer)
@@ -119,6 +121,9 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if err := r.ensureKubeconfig(ctx, tcp); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.ensureCA(ctx, tcp, srv); err != nil {
+		return ctrl.Result{}, err
+	}
 	endpoint := strings.TrimPrefix(strings.TrimSuffix(srv.URL(), "/"), "https://")
 	patch := client.MergeFrom(tcp.DeepCopy())
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -133,6 +138,8 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	set(endpoint, "controlPlaneEndpoint")
 	set(kamaji.AdminKubeconfigSecretName(tcp.GetName()), "kubeconfig", "admin", "secretName")
 	set(now, "kubeconfig", "admin", "lastUpdate")
+	set(kamaji.CASecretName(tcp.GetName()), "certificates", "ca", "secretName")
+	set(now, "certificates", "ca", "lastUpdate")
 	set(kamaji.StatusReady, "kubernetesResources", "version", "status")
 	set(desired, "kubernetesResources", "version", "version")
 	set(dataStore, "storage", "dataStoreName")
@@ -205,6 +212,31 @@ func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp
 		WithData(data)
 	return r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
 }
+
+// ensureCA writes Secret <name>-ca with the tenant API server's CA certificate (ca.crt), as
+// Kamaji does. Kamaji also stores ca.key there; the simulator's tenant servers keep their
+// CA key to themselves, so the Secret holds a marker in its place that tests look for in
+// places it must never reach.
+func (r *tenantControlPlaneReconciler) ensureCA(ctx context.Context, tcp *unstructured.Unstructured, srv TenantServer) error {
+	secret := corev1ac.Secret(kamaji.CASecretName(tcp.GetName()), tcp.GetNamespace()).
+		WithLabels(map[string]string{
+			"kamaji.clastix.io/name":      tcp.GetName(),
+			"kamaji.clastix.io/component": "ca",
+			"kamaji.clastix.io/project":   "kamaji",
+		}).
+		WithOwnerReferences(metav1ac.OwnerReference().
+			WithAPIVersion(kamaji.GroupVersion.String()).
+			WithKind(kamaji.TenantControlPlaneGVK.Kind).
+			WithName(tcp.GetName()).
+			WithUID(tcp.GetUID()).
+			WithController(true)).
+		WithType(corev1.SecretTypeOpaque).
+		WithData(map[string][]byte{"ca.crt": srv.CA(), "ca.key": []byte(CAKeyMarker)})
+	return r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
+}
+
+// CAKeyMarker stands in for the CA key in the simulated CA Secret.
+const CAKeyMarker = "SIMULATED-CA-PRIVATE-KEY-MUST-NEVER-LEAVE-THE-SECRET"
 
 func kubeconfigFor(srv TenantServer, cluster, user string) ([]byte, error) {
 	cert, key, err := srv.AddAdmin(user)

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -33,10 +35,17 @@ func (s *Simulator) setupKamajiControlPlane() error {
 	kcp.SetGroupVersionKind(capi.KamajiControlPlaneGVK)
 	tcp := &unstructured.Unstructured{}
 	tcp.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
+	cluster := &unstructured.Unstructured{}
+	cluster.SetGroupVersionKind(capi.ClusterGVR.GroupVersion().WithKind("Cluster"))
 	return ctrl.NewControllerManagedBy(s.mgr).
 		Named("kamaji-capi-controlplane").
 		For(kcp).
 		Owns(tcp).
+		// A Cluster's network reaches the TenantControlPlane of its KamajiControlPlane
+		// (same name: Qumulus names them alike).
+		Watches(cluster, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
+		})).
 		Complete(&kamajiControlPlaneReconciler{Simulator: s, Client: s.mgr.GetClient()})
 }
 
@@ -54,7 +63,11 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		return ctrl.Result{}, r.deleteOwnedTenantControlPlane(ctx, req)
 	}
 
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(r.tenantControlPlaneFor(kcp)), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	tcpSpec := r.tenantControlPlaneFor(kcp)
+	if err := r.addClusterNetwork(ctx, kcp, tcpSpec); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(tcpSpec), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, err
 	}
 	tcp := &unstructured.Unstructured{}
@@ -143,7 +156,7 @@ func (r *kamajiControlPlaneReconciler) tenantControlPlaneFor(kcp *unstructured.U
 		service["additionalMetadata"] = meta
 	}
 	networkProfile := map[string]any{}
-	for from, to := range map[string]string{"serviceAddress": "address", "certSANs": "certSANs", "clusterDomain": "clusterDomain", "dnsServiceIPs": "dnsServiceIPs"} {
+	for from, to := range map[string]string{"serviceAddress": "address", "advertiseAddress": "advertiseAddress", "certSANs": "certSANs", "clusterDomain": "clusterDomain", "dnsServiceIPs": "dnsServiceIPs"} {
 		if v, ok := get("network", from); ok {
 			networkProfile[to] = v
 		}
@@ -185,6 +198,40 @@ func (r *kamajiControlPlaneReconciler) tenantControlPlaneFor(kcp *unstructured.U
 		},
 		"spec": spec,
 	}}
+}
+
+// addClusterNetwork copies the network of the Cluster whose control plane kcp is (its
+// clusterNetwork: Pod and Service ranges, DNS domain, API server port) into the
+// TenantControlPlane, as Kamaji's provider does.
+func (r *kamajiControlPlaneReconciler) addClusterNetwork(ctx context.Context, kcp, tcp *unstructured.Unstructured) error {
+	cluster := &unstructured.Unstructured{}
+	cluster.SetGroupVersionKind(capi.ClusterGVR.GroupVersion().WithKind("Cluster"))
+	err := r.Get(ctx, client.ObjectKeyFromObject(kcp), cluster)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ref, _, _ := unstructured.NestedString(cluster.Object, "spec", "controlPlaneRef", "name"); ref != kcp.GetName() {
+		return nil
+	}
+	set := func(v any, path ...string) {
+		_ = unstructured.SetNestedField(tcp.Object, v, append([]string{"spec", "networkProfile"}, path...)...)
+	}
+	if pods, _, _ := unstructured.NestedStringSlice(cluster.Object, "spec", "clusterNetwork", "pods", "cidrBlocks"); len(pods) > 0 {
+		set(pods[0], "podCidr")
+	}
+	if services, _, _ := unstructured.NestedStringSlice(cluster.Object, "spec", "clusterNetwork", "services", "cidrBlocks"); len(services) > 0 {
+		set(services[0], "serviceCidr")
+	}
+	if domain, ok, _ := unstructured.NestedString(cluster.Object, "spec", "clusterNetwork", "serviceDomain"); ok {
+		set(domain, "clusterDomain")
+	}
+	if port, ok, _ := unstructured.NestedInt64(cluster.Object, "spec", "clusterNetwork", "apiServerPort"); ok {
+		set(port, "port")
+	}
+	return nil
 }
 
 func (r *kamajiControlPlaneReconciler) deleteOwnedTenantControlPlane(ctx context.Context, req ctrl.Request) error {

@@ -1,0 +1,219 @@
+package cluster
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func ptr64(i int64) *int64 { return &i }
+
+func TestNormalizeVersion(t *testing.T) {
+	for in, want := range map[string]string{"v1.35.0": "v1.35.0", "1.35.0": "v1.35.0", " 1.36.2 ": "v1.36.2"} {
+		got, err := NormalizeVersion(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeVersion(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "1.35", "v1", "latest", "v1.35.0.1", "vv1.35.0"} {
+		if _, err := NormalizeVersion(bad); err == nil {
+			t.Errorf("NormalizeVersion(%q) accepted", bad)
+		}
+	}
+	if !SameVersion("v1.35.0", "1.35.0") || SameVersion("v1.35.0", "v1.35.1") {
+		t.Error("SameVersion")
+	}
+}
+
+func TestVersionRules(t *testing.T) {
+	cases := []struct {
+		from, to string
+		want     string // "" for allowed
+	}{
+		{"v1.34.2", "v1.34.3", ""},
+		{"v1.34.2", "v1.35.0", ""},
+		{"v1.34.2", "v1.34.1", "downgrading"},
+		{"v1.34.2", "v1.33.9", "downgrading"},
+		{"v1.34.2", "v1.36.0", "skips a minor version"},
+		{"v1.34.2", "v2.0.0", "skips a minor version"},
+	}
+	for _, c := range cases {
+		from, _ := ParseVersion(c.from)
+		to, _ := ParseVersion(c.to)
+		err := CheckUpgrade(from, to)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("CheckUpgrade(%s, %s) = %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+	for v, ok := range map[string]bool{"v1.36.9": true, "v1.35.0": true, "v1.37.0": false, "v2.0.0": false} {
+		parsed, _ := ParseVersion(v)
+		if err := CheckSupported(parsed); (err == nil) != ok {
+			t.Errorf("CheckSupported(%s) = %v", v, err)
+		}
+	}
+}
+
+func fullSpec() Spec {
+	return Spec{
+		Namespace: "tenant-acme", Name: "prod", Version: "v1.35.0", Replicas: ptr64(3),
+		DataStore: "etcd-a", Tenant: "acme",
+		Labels:      map[string]string{"team": "infra"},
+		Annotations: map[string]string{"example.com/owner": "ops"},
+		Network: Network{
+			ServiceType: "LoadBalancer", ServiceAnnotations: map[string]string{"lb": "internal"},
+			Address: "203.0.113.10", Port: ptr64(6443), CertSANs: []string{"api.acme.example"},
+			ServiceCIDRs: []string{"10.96.0.0/16", "fd00::/112"}, PodCIDRs: []string{"10.244.0.0/16"},
+			ClusterDomain: "acme.internal", LoadBalancerClass: "metallb", LoadBalancerSourceRanges: []string{"0.0.0.0/0"},
+		},
+		Addons: Addons{
+			CoreDNS:      &ImageAddon{},
+			KubeProxy:    &ImageAddon{ImageTag: "v1.35.0"},
+			Konnectivity: &Konnectivity{AgentMode: "Deployment", ServerImage: "proxy-server"},
+		},
+		APIServer: Component{ExtraArgs: []string{"--v=2"}, Requests: map[string]resource.Quantity{"cpu": resource.MustParse("250m")}},
+		Kubelet: Kubelet{
+			PreferredAddressTypes: []string{"InternalIP"},
+			ConfigPatches:         []JSONPatch{{Op: "replace", Path: "/cgroupDriver", Value: json.RawMessage(`"systemd"`)}},
+		},
+	}
+}
+
+func field(t *testing.T, o *unstructured.Unstructured, path ...string) any {
+	t.Helper()
+	v, found, err := unstructured.NestedFieldNoCopy(o.Object, path...)
+	if !found || err != nil {
+		t.Fatalf("%s: %s not set", o.GetKind(), strings.Join(path, "."))
+	}
+	return v
+}
+
+func TestTenantControlPlaneObject(t *testing.T) {
+	tcp := fullSpec().TenantControlPlane()
+	if tcp.GetAPIVersion() != "kamaji.clastix.io/v1alpha1" || tcp.GetKind() != "TenantControlPlane" {
+		t.Fatalf("type %s %s", tcp.GetAPIVersion(), tcp.GetKind())
+	}
+	want := map[string]any{
+		"spec.kubernetes.version":                                       "v1.35.0",
+		"spec.controlPlane.deployment.replicas":                         int64(3),
+		"spec.controlPlane.service.serviceType":                         "LoadBalancer",
+		"spec.networkProfile.serviceCidr":                               "10.96.0.0/16",
+		"spec.networkProfile.podCidr":                                   "10.244.0.0/16",
+		"spec.networkProfile.clusterDomain":                             "acme.internal",
+		"spec.dataStore":                                                "etcd-a",
+		"spec.addons.kubeProxy.imageTag":                                "v1.35.0",
+		"spec.addons.konnectivity.agent.mode":                           "Deployment",
+		"spec.addons.konnectivity.server.port":                          int64(DefaultKonnectivityPort),
+		"spec.controlPlane.deployment.resources.apiServer.requests.cpu": "250m",
+		"metadata.labels.qumulus\\.io/cluster":                          "prod",
+	}
+	for p, w := range want {
+		parts := strings.Split(strings.ReplaceAll(p, "\\.", "\x00"), ".")
+		for i := range parts {
+			parts[i] = strings.ReplaceAll(parts[i], "\x00", ".")
+		}
+		if got := field(t, tcp, parts...); !reflect.DeepEqual(got, w) {
+			t.Errorf("%s = %#v, want %#v", p, got, w)
+		}
+	}
+	if got := field(t, tcp, "spec", "networkProfile", "serviceCidrs"); len(got.([]any)) != 2 {
+		t.Errorf("serviceCidrs = %v", got)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(tcp.Object, "spec", "networkProfile", "podCidrs"); found {
+		t.Error("a single-stack pod range went to podCidrs, which Kamaji before 26.x does not know")
+	}
+
+	// The minimum object still carries what the 26.x CEL rules need.
+	min := Spec{Namespace: "n", Name: "c", Version: "v1.35.0"}.TenantControlPlane()
+	for _, p := range [][]string{{"spec", "networkProfile"}, {"spec", "kubernetes", "kubelet"}, {"spec", "controlPlane", "service", "serviceType"}} {
+		field(t, min, p...)
+	}
+	for _, p := range [][]string{{"spec", "addons"}, {"spec", "dataStore"}, {"spec", "controlPlane", "deployment"}, {"metadata", "annotations"}} {
+		if _, found, _ := unstructured.NestedFieldNoCopy(min.Object, p...); found {
+			t.Errorf("%s sent though not configured", strings.Join(p, "."))
+		}
+	}
+}
+
+func TestRoundTripBare(t *testing.T) {
+	s := fullSpec()
+	tcp := s.TenantControlPlane()
+	got := specFromTenantControlPlane(tcp)
+	// Labels and annotations are only read back when the provider applied them
+	// (managedFields); the object built here has none.
+	got.Labels, got.Annotations = s.Labels, s.Annotations
+	if !reflect.DeepEqual(got.Network, s.Network) {
+		t.Errorf("network\n got %#v\nwant %#v", got.Network, s.Network)
+	}
+	if !reflect.DeepEqual(got.Addons.Konnectivity.AgentMode, "Deployment") || got.Addons.CoreDNS == nil || got.Addons.KubeProxy.ImageTag != "v1.35.0" {
+		t.Errorf("addons %#v", got.Addons)
+	}
+	if q := got.APIServer.Requests["cpu"]; q.Cmp(resource.MustParse("0.25")) != 0 {
+		t.Errorf("requests %v", got.APIServer.Requests)
+	}
+	if string(got.Kubelet.ConfigPatches[0].Value) != `"systemd"` || got.Version != s.Version || *got.Replicas != 3 || got.DataStore != "etcd-a" {
+		t.Errorf("read back %#v", got)
+	}
+}
+
+func TestRoundTripClusterAPI(t *testing.T) {
+	s := fullSpec()
+	s.ClusterAPI = &ClusterAPI{Infrastructure: &Reference{APIGroup: "infrastructure.cluster.x-k8s.io", Kind: "OpenStackCluster", Name: "prod"}}
+	objs := s.Objects()
+	if len(objs) != 2 || objs[0].GetKind() != "KamajiControlPlane" || objs[1].GetKind() != "Cluster" {
+		t.Fatalf("objects %v", objs)
+	}
+	kcp, cl := objs[0], objs[1]
+	if field(t, cl, "spec", "controlPlaneRef", "name") != "prod" || field(t, cl, "spec", "clusterNetwork", "serviceDomain") != "acme.internal" {
+		t.Error("cluster network or control plane reference")
+	}
+	got := specFromClusterAPI(cl, kcp)
+	if !reflect.DeepEqual(got.Network, s.Network) {
+		t.Errorf("network\n got %#v\nwant %#v", got.Network, s.Network)
+	}
+	if !reflect.DeepEqual(got.ClusterAPI, s.ClusterAPI) || got.Version != s.Version || *got.Replicas != 3 {
+		t.Errorf("read back %#v", got)
+	}
+}
+
+func TestReady(t *testing.T) {
+	want := Spec{Version: "v1.35.0", Replicas: ptr64(2)}
+	ready := Status{Found: true, Phase: "Ready", InstalledVersion: "v1.35.0", RequestedVersion: "1.35.0", Replicas: ptr64(2),
+		Generation: 3, ObservedGeneration: 3, ObservedReported: true, KubeconfigSecret: "c-admin-kubeconfig"}
+	if !ready.Ready(want) {
+		t.Fatalf("not ready: %s", ready.Describe(want))
+	}
+	for name, mutate := range map[string]func(*Status){
+		"upgrading":          func(s *Status) { s.Phase = "Upgrading" },
+		"old version":        func(s *Status) { s.InstalledVersion = "v1.34.0" },
+		"stale generation":   func(s *Status) { s.ObservedGeneration = 2 },
+		"no kubeconfig":      func(s *Status) { s.KubeconfigSecret = "" },
+		"not scaled yet":     func(s *Status) { s.Replicas = ptr64(3) },
+		"being deleted":      func(s *Status) { s.Deleting = true },
+		"missing":            func(s *Status) { *s = Status{} },
+		"spec not yet moved": func(s *Status) { s.RequestedVersion = "v1.34.0" },
+	} {
+		s := ready
+		mutate(&s)
+		if s.Ready(want) {
+			t.Errorf("%s: reported ready", name)
+		}
+		if s.Describe(want) == "" {
+			t.Errorf("%s: no description", name)
+		}
+	}
+	// Kamaji releases whose CRD has no observedGeneration.
+	old := ready
+	old.ObservedReported, old.ObservedGeneration = false, 0
+	if !old.Ready(want) {
+		t.Error("a missing observedGeneration must count as not reported")
+	}
+	sleeping := ready
+	sleeping.Phase, sleeping.Replicas = "Sleeping", ptr64(0)
+	if !sleeping.Ready(Spec{Version: "v1.35.0", Replicas: ptr64(0)}) || sleeping.Ready(Spec{Version: "v1.35.0"}) {
+		t.Error("Sleeping is ready only when scaled to zero")
+	}
+}

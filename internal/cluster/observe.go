@@ -1,0 +1,338 @@
+package cluster
+
+import (
+	"encoding/json"
+	"maps"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+)
+
+// CACertificateKey is the key of the public CA certificate in Kamaji's CA Secret.
+const CACertificateKey = "ca.crt"
+
+// Observed is what the management cluster holds for one cluster.
+type Observed struct {
+	// Spec is read back from the objects the provider writes (the TenantControlPlane, or
+	// the Cluster and KamajiControlPlane). Labels and annotations hold only the keys the
+	// provider applied, without its ownership labels.
+	Spec   Spec
+	Status Status
+	// CACertificate is the PEM CA certificate of the tenant API server ("" until Kamaji
+	// has written it). Never the key.
+	CACertificate string
+}
+
+// Status is the TenantControlPlane's status as Kamaji reports it.
+type Status struct {
+	// Found is false while there is no TenantControlPlane (in Cluster API mode, before
+	// Kamaji's provider has made it).
+	Found bool
+	// Deleting is true once the TenantControlPlane is being deleted.
+	Deleting bool
+	// Phase is status.kubernetesResources.version.status: Provisioning, Upgrading, Ready, ...
+	Phase string
+	// InstalledVersion is status.kubernetesResources.version.version; RequestedVersion
+	// is spec.kubernetes.version.
+	InstalledVersion, RequestedVersion string
+	// Replicas is spec.controlPlane.deployment.replicas.
+	Replicas *int64
+	// Endpoint is status.controlPlaneEndpoint (host:port).
+	Endpoint string
+	// KubeconfigSecret is status.kubeconfig.admin.secretName.
+	KubeconfigSecret string
+	// CASecret is status.certificates.ca.secretName.
+	CASecret string
+	// DataStore is status.storage.dataStoreName, the DataStore in use.
+	DataStore string
+	// Generation and ObservedGeneration; ObservedReported is false when the status has
+	// no observedGeneration (Kamaji releases before it, whose CRD prunes it).
+	Generation, ObservedGeneration int64
+	ObservedReported               bool
+	Finalizers                     []string
+}
+
+// Ready reports whether the control plane serves the spec: Ready (or, scaled to zero,
+// Sleeping) at the wanted version, the current generation observed, and the admin
+// kubeconfig published.
+func (s Status) Ready(want Spec) bool {
+	phaseOK := s.Phase == kamaji.StatusReady || s.Phase == kamaji.StatusSleeping && want.Replicas != nil && *want.Replicas == 0
+	return s.Found && !s.Deleting && phaseOK &&
+		SameVersion(s.InstalledVersion, want.Version) && SameVersion(s.RequestedVersion, want.Version) &&
+		(want.Replicas == nil || s.Replicas != nil && *s.Replicas == *want.Replicas) &&
+		(!s.ObservedReported || s.ObservedGeneration >= s.Generation) &&
+		s.KubeconfigSecret != ""
+}
+
+func statusOf(tcp *unstructured.Unstructured) Status {
+	if tcp == nil {
+		return Status{}
+	}
+	s := Status{
+		Found:            true,
+		Deleting:         tcp.GetDeletionTimestamp() != nil,
+		Phase:            str(tcp, "status", "kubernetesResources", "version", "status"),
+		InstalledVersion: str(tcp, "status", "kubernetesResources", "version", "version"),
+		RequestedVersion: str(tcp, "spec", "kubernetes", "version"),
+		Replicas:         integer(tcp, "spec", "controlPlane", "deployment", "replicas"),
+		Endpoint:         str(tcp, "status", "controlPlaneEndpoint"),
+		KubeconfigSecret: str(tcp, "status", "kubeconfig", "admin", "secretName"),
+		CASecret:         str(tcp, "status", "certificates", "ca", "secretName"),
+		DataStore:        str(tcp, "status", "storage", "dataStoreName"),
+		Generation:       tcp.GetGeneration(),
+		Finalizers:       tcp.GetFinalizers(),
+	}
+	s.ObservedGeneration, s.ObservedReported, _ = unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
+	return s
+}
+
+// specFromTenantControlPlane reads a bare-mode TenantControlPlane back.
+func specFromTenantControlPlane(tcp *unstructured.Unstructured) Spec {
+	s := metaSpec(tcp)
+	s.Version = str(tcp, "spec", "kubernetes", "version")
+	s.Replicas = integer(tcp, "spec", "controlPlane", "deployment", "replicas")
+	s.DataStore = str(tcp, "spec", "dataStore")
+	s.DataStoreSchema = str(tcp, "spec", "dataStoreSchema")
+	s.DataStoreUsername = str(tcp, "spec", "dataStoreUsername")
+	s.Network = Network{
+		ServiceType:              str(tcp, "spec", "controlPlane", "service", "serviceType"),
+		ServiceLabels:            strMap(tcp, "spec", "controlPlane", "service", "additionalMetadata", "labels"),
+		ServiceAnnotations:       strMap(tcp, "spec", "controlPlane", "service", "additionalMetadata", "annotations"),
+		Address:                  str(tcp, "spec", "networkProfile", "address"),
+		AdvertiseAddress:         str(tcp, "spec", "networkProfile", "advertiseAddress"),
+		Port:                     integer(tcp, "spec", "networkProfile", "port"),
+		CertSANs:                 strs(tcp, "spec", "networkProfile", "certSANs"),
+		ServiceCIDRs:             cidrs(tcp, "serviceCidr"),
+		PodCIDRs:                 cidrs(tcp, "podCidr"),
+		DNSServiceIPs:            strs(tcp, "spec", "networkProfile", "dnsServiceIPs"),
+		ClusterDomain:            str(tcp, "spec", "networkProfile", "clusterDomain"),
+		LoadBalancerClass:        str(tcp, "spec", "networkProfile", "loadBalancerClass"),
+		LoadBalancerSourceRanges: strs(tcp, "spec", "networkProfile", "loadBalancerSourceRanges"),
+	}
+	s.Addons = addonsOf(tcp, "spec", "addons")
+	for _, c := range []struct {
+		into *Component
+		key  string
+	}{{&s.APIServer, "apiServer"}, {&s.ControllerManager, "controllerManager"}, {&s.Scheduler, "scheduler"}} {
+		*c.into = Component{
+			ExtraArgs: strs(tcp, "spec", "controlPlane", "deployment", "extraArgs", c.key),
+			Requests:  quantities(tcp, "spec", "controlPlane", "deployment", "resources", c.key, "requests"),
+			Limits:    quantities(tcp, "spec", "controlPlane", "deployment", "resources", c.key, "limits"),
+		}
+	}
+	s.Kubelet = kubeletOf(tcp, "spec", "kubernetes", "kubelet")
+	return s
+}
+
+// specFromClusterAPI reads a Cluster API mode cluster back: the control plane from the
+// KamajiControlPlane, the network from the Cluster, labels and annotations from the Cluster.
+func specFromClusterAPI(cluster, kcp *unstructured.Unstructured) Spec {
+	s := metaSpec(cluster)
+	s.Version = str(kcp, "spec", "version")
+	s.Replicas = integer(kcp, "spec", "replicas")
+	s.DataStore = str(kcp, "spec", "dataStoreName")
+	s.DataStoreSchema = str(kcp, "spec", "dataStoreSchema")
+	s.DataStoreUsername = str(kcp, "spec", "dataStoreUsername")
+	s.Network = Network{
+		ServiceType:              str(kcp, "spec", "network", "serviceType"),
+		ServiceLabels:            strMap(kcp, "spec", "network", "serviceLabels"),
+		ServiceAnnotations:       strMap(kcp, "spec", "network", "serviceAnnotations"),
+		Address:                  str(kcp, "spec", "network", "serviceAddress"),
+		AdvertiseAddress:         str(kcp, "spec", "network", "advertiseAddress"),
+		Port:                     integer(cluster, "spec", "clusterNetwork", "apiServerPort"),
+		CertSANs:                 strs(kcp, "spec", "network", "certSANs"),
+		ServiceCIDRs:             strs(cluster, "spec", "clusterNetwork", "services", "cidrBlocks"),
+		PodCIDRs:                 strs(cluster, "spec", "clusterNetwork", "pods", "cidrBlocks"),
+		DNSServiceIPs:            strs(kcp, "spec", "network", "dnsServiceIPs"),
+		ClusterDomain:            str(cluster, "spec", "clusterNetwork", "serviceDomain"),
+		LoadBalancerClass:        str(kcp, "spec", "network", "loadBalancerConfig", "loadBalancerClass"),
+		LoadBalancerSourceRanges: strs(kcp, "spec", "network", "loadBalancerConfig", "loadBalancerSourceRanges"),
+	}
+	s.Addons = addonsOf(kcp, "spec", "addons")
+	for _, c := range []struct {
+		into *Component
+		key  string
+	}{{&s.APIServer, "apiServer"}, {&s.ControllerManager, "controllerManager"}, {&s.Scheduler, "scheduler"}} {
+		*c.into = Component{
+			ExtraArgs: strs(kcp, "spec", c.key, "extraArgs"),
+			Requests:  quantities(kcp, "spec", c.key, "resources", "requests"),
+			Limits:    quantities(kcp, "spec", c.key, "resources", "limits"),
+		}
+	}
+	s.Kubelet = kubeletOf(kcp, "spec", "kubelet")
+	s.ClusterAPI = &ClusterAPI{}
+	if kind := str(cluster, "spec", "infrastructureRef", "kind"); kind != "" {
+		s.ClusterAPI.Infrastructure = &Reference{
+			APIGroup: str(cluster, "spec", "infrastructureRef", "apiGroup"),
+			Kind:     kind,
+			Name:     str(cluster, "spec", "infrastructureRef", "name"),
+		}
+	}
+	return s
+}
+
+// metaSpec reads identity, and the labels and annotations the provider applied.
+func metaSpec(o *unstructured.Unstructured) Spec {
+	s := Spec{Namespace: o.GetNamespace(), Name: o.GetName(), Tenant: o.GetLabels()[kube.LabelTenant]}
+	s.Labels = appliedOnly(o.GetLabels(), kube.AppliedKeys(o, "metadata", "labels"))
+	for _, own := range []string{kube.LabelManagedBy, kube.LabelTenant, LabelCluster} {
+		delete(s.Labels, own)
+	}
+	s.Annotations = appliedOnly(o.GetAnnotations(), kube.AppliedKeys(o, "metadata", "annotations"))
+	return s
+}
+
+func appliedOnly(m map[string]string, applied map[string]bool) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if applied[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func addonsOf(o *unstructured.Unstructured, path ...string) Addons {
+	var a Addons
+	at := func(p ...string) []string { return append(append([]string{}, path...), p...) }
+	if has(o, at("coreDNS")...) {
+		a.CoreDNS = &ImageAddon{ImageRepository: str(o, at("coreDNS", "imageRepository")...), ImageTag: str(o, at("coreDNS", "imageTag")...)}
+	}
+	if has(o, at("kubeProxy")...) {
+		a.KubeProxy = &ImageAddon{ImageRepository: str(o, at("kubeProxy", "imageRepository")...), ImageTag: str(o, at("kubeProxy", "imageTag")...)}
+	}
+	if has(o, at("konnectivity")...) {
+		a.Konnectivity = &Konnectivity{
+			ServerImage:     str(o, at("konnectivity", "server", "image")...),
+			ServerVersion:   str(o, at("konnectivity", "server", "version")...),
+			ServerPort:      integer(o, at("konnectivity", "server", "port")...),
+			ServerExtraArgs: strs(o, at("konnectivity", "server", "extraArgs")...),
+			AgentImage:      str(o, at("konnectivity", "agent", "image")...),
+			AgentVersion:    str(o, at("konnectivity", "agent", "version")...),
+			AgentMode:       str(o, at("konnectivity", "agent", "mode")...),
+			AgentExtraArgs:  strs(o, at("konnectivity", "agent", "extraArgs")...),
+		}
+	}
+	return a
+}
+
+func kubeletOf(o *unstructured.Unstructured, path ...string) Kubelet {
+	k := Kubelet{PreferredAddressTypes: strs(o, append(path, "preferredAddressTypes")...)}
+	patches, found, _ := unstructured.NestedSlice(o.Object, append(path, "configurationJSONPatches")...)
+	if !found {
+		return k
+	}
+	k.ConfigPatches = []JSONPatch{}
+	for _, p := range patches {
+		m, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		jp := JSONPatch{}
+		jp.Op, _ = m["op"].(string)
+		jp.Path, _ = m["path"].(string)
+		jp.From, _ = m["from"].(string)
+		if v, ok := m["value"]; ok {
+			jp.Value, _ = json.Marshal(v)
+		}
+		k.ConfigPatches = append(k.ConfigPatches, jp)
+	}
+	return k
+}
+
+// cidrs reads the Service or Pod ranges of a TenantControlPlane: the 26.x list field when
+// set, else the single field.
+func cidrs(tcp *unstructured.Unstructured, single string) []string {
+	if list := strs(tcp, "spec", "networkProfile", single+"s"); len(list) > 0 {
+		return list
+	}
+	if one := str(tcp, "spec", "networkProfile", single); one != "" {
+		return []string{one}
+	}
+	return nil
+}
+
+func has(o *unstructured.Unstructured, path ...string) bool {
+	_, found, _ := unstructured.NestedFieldNoCopy(o.Object, path...)
+	return found
+}
+
+func str(o *unstructured.Unstructured, path ...string) string {
+	v, _, _ := unstructured.NestedString(o.Object, path...)
+	return v
+}
+
+func integer(o *unstructured.Unstructured, path ...string) *int64 {
+	v, found, err := unstructured.NestedFieldNoCopy(o.Object, path...)
+	if !found || err != nil {
+		return nil
+	}
+	switch n := v.(type) {
+	case int64:
+		return &n
+	case float64:
+		i := int64(n)
+		return &i
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			return nil
+		}
+		return &i
+	}
+	return nil
+}
+
+// strs returns nil when the field is absent and an empty slice when it is an empty list.
+func strs(o *unstructured.Unstructured, path ...string) []string {
+	v, found, err := unstructured.NestedStringSlice(o.Object, path...)
+	if !found || err != nil {
+		return nil
+	}
+	if v == nil {
+		v = []string{}
+	}
+	return v
+}
+
+func strMap(o *unstructured.Unstructured, path ...string) map[string]string {
+	v, found, err := unstructured.NestedStringMap(o.Object, path...)
+	if !found || err != nil {
+		return nil
+	}
+	return v
+}
+
+func quantities(o *unstructured.Unstructured, path ...string) map[string]resource.Quantity {
+	raw, found, err := unstructured.NestedMap(o.Object, path...)
+	if !found || err != nil {
+		return nil
+	}
+	out := make(map[string]resource.Quantity, len(raw))
+	for k, v := range raw {
+		var q resource.Quantity
+		var err error
+		switch x := v.(type) {
+		case string:
+			q, err = resource.ParseQuantity(x)
+		case int64:
+			q = *resource.NewQuantity(x, resource.DecimalSI)
+		case float64:
+			q, err = resource.ParseQuantity(json.Number(fmtFloat(x)).String())
+		default:
+			continue
+		}
+		if err == nil {
+			out[k] = q
+		}
+	}
+	return maps.Clone(out)
+}
+
+func fmtFloat(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}

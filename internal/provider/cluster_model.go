@@ -1,0 +1,448 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"reflect"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
+)
+
+type clusterModel struct {
+	ID                   types.String   `tfsdk:"id"`
+	Namespace            types.String   `tfsdk:"namespace"`
+	Name                 types.String   `tfsdk:"name"`
+	Version              types.String   `tfsdk:"version"`
+	Replicas             types.Int64    `tfsdk:"replicas"`
+	DataStore            types.String   `tfsdk:"data_store"`
+	DataStoreSchema      types.String   `tfsdk:"data_store_schema"`
+	DataStoreUsername    types.String   `tfsdk:"data_store_username"`
+	Labels               types.Map      `tfsdk:"labels"`
+	Annotations          types.Map      `tfsdk:"annotations"`
+	Network              types.Object   `tfsdk:"network"`
+	Addons               types.Object   `tfsdk:"addons"`
+	APIServer            types.Object   `tfsdk:"api_server"`
+	ControllerManager    types.Object   `tfsdk:"controller_manager"`
+	Scheduler            types.Object   `tfsdk:"scheduler"`
+	Kubelet              types.Object   `tfsdk:"kubelet"`
+	ClusterAPI           types.Object   `tfsdk:"cluster_api"`
+	WaitForReady         types.Bool     `tfsdk:"wait_for_ready"`
+	Status               types.String   `tfsdk:"status"`
+	InstalledVersion     types.String   `tfsdk:"installed_version"`
+	Endpoint             types.String   `tfsdk:"endpoint"`
+	KubeconfigSecretName types.String   `tfsdk:"kubeconfig_secret_name"`
+	CACertificate        types.String   `tfsdk:"ca_certificate"`
+	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+}
+
+type networkModel struct {
+	ServiceType              types.String `tfsdk:"service_type"`
+	ServiceLabels            types.Map    `tfsdk:"service_labels"`
+	ServiceAnnotations       types.Map    `tfsdk:"service_annotations"`
+	Address                  types.String `tfsdk:"address"`
+	AdvertiseAddress         types.String `tfsdk:"advertise_address"`
+	Port                     types.Int64  `tfsdk:"port"`
+	CertSANs                 types.List   `tfsdk:"cert_sans"`
+	ServiceCIDRs             types.List   `tfsdk:"service_cidrs"`
+	PodCIDRs                 types.List   `tfsdk:"pod_cidrs"`
+	DNSServiceIPs            types.List   `tfsdk:"dns_service_ips"`
+	ClusterDomain            types.String `tfsdk:"cluster_domain"`
+	LoadBalancerClass        types.String `tfsdk:"load_balancer_class"`
+	LoadBalancerSourceRanges types.List   `tfsdk:"load_balancer_source_ranges"`
+}
+
+type addonsModel struct {
+	CoreDNS      types.Object `tfsdk:"core_dns"`
+	KubeProxy    types.Object `tfsdk:"kube_proxy"`
+	Konnectivity types.Object `tfsdk:"konnectivity"`
+}
+
+type imageAddonModel struct {
+	ImageRepository types.String `tfsdk:"image_repository"`
+	ImageTag        types.String `tfsdk:"image_tag"`
+}
+
+type konnectivityModel struct {
+	ServerImage     types.String `tfsdk:"server_image"`
+	ServerVersion   types.String `tfsdk:"server_version"`
+	ServerPort      types.Int64  `tfsdk:"server_port"`
+	ServerExtraArgs types.List   `tfsdk:"server_extra_args"`
+	AgentImage      types.String `tfsdk:"agent_image"`
+	AgentVersion    types.String `tfsdk:"agent_version"`
+	AgentMode       types.String `tfsdk:"agent_mode"`
+	AgentExtraArgs  types.List   `tfsdk:"agent_extra_args"`
+}
+
+type componentModel struct {
+	ExtraArgs types.List `tfsdk:"extra_args"`
+	Requests  types.Map  `tfsdk:"requests"`
+	Limits    types.Map  `tfsdk:"limits"`
+}
+
+type kubeletModel struct {
+	PreferredAddressTypes types.List `tfsdk:"preferred_address_types"`
+	ConfigPatches         types.List `tfsdk:"config_patches"`
+}
+
+type patchModel struct {
+	Op    types.String `tfsdk:"op"`
+	Path  types.String `tfsdk:"path"`
+	From  types.String `tfsdk:"from"`
+	Value types.String `tfsdk:"value"`
+}
+
+type clusterAPIModel struct {
+	InfrastructureRef types.Object `tfsdk:"infrastructure_ref"`
+}
+
+type referenceModel struct {
+	APIGroup types.String `tfsdk:"api_group"`
+	Kind     types.String `tfsdk:"kind"`
+	Name     types.String `tfsdk:"name"`
+}
+
+// --- configuration -> cluster.Spec. Unknown and null values are not sent. ---
+
+func (m clusterModel) spec(ctx context.Context) (cluster.Spec, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	s := cluster.Spec{
+		Namespace:         m.Namespace.ValueString(),
+		Name:              m.Name.ValueString(),
+		Replicas:          int64Ptr(m.Replicas),
+		DataStore:         m.DataStore.ValueString(),
+		DataStoreSchema:   m.DataStoreSchema.ValueString(),
+		DataStoreUsername: m.DataStoreUsername.ValueString(),
+		Labels:            mapOf(ctx, m.Labels, &diags),
+		Annotations:       mapOf(ctx, m.Annotations, &diags),
+	}
+	v, err := cluster.NormalizeVersion(m.Version.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("version"), "Invalid Kubernetes Version", err.Error())
+	}
+	s.Version = v
+
+	var n networkModel
+	if objectAs(ctx, m.Network, &n, &diags) {
+		s.Network = cluster.Network{
+			ServiceType:              n.ServiceType.ValueString(),
+			ServiceLabels:            mapOf(ctx, n.ServiceLabels, &diags),
+			ServiceAnnotations:       mapOf(ctx, n.ServiceAnnotations, &diags),
+			Address:                  n.Address.ValueString(),
+			AdvertiseAddress:         n.AdvertiseAddress.ValueString(),
+			Port:                     int64Ptr(n.Port),
+			CertSANs:                 listOf(ctx, n.CertSANs, &diags),
+			ServiceCIDRs:             listOf(ctx, n.ServiceCIDRs, &diags),
+			PodCIDRs:                 listOf(ctx, n.PodCIDRs, &diags),
+			DNSServiceIPs:            listOf(ctx, n.DNSServiceIPs, &diags),
+			ClusterDomain:            n.ClusterDomain.ValueString(),
+			LoadBalancerClass:        n.LoadBalancerClass.ValueString(),
+			LoadBalancerSourceRanges: listOf(ctx, n.LoadBalancerSourceRanges, &diags),
+		}
+	}
+
+	var a addonsModel
+	if objectAs(ctx, m.Addons, &a, &diags) {
+		s.Addons.CoreDNS = imageAddonOf(ctx, a.CoreDNS, &diags)
+		s.Addons.KubeProxy = imageAddonOf(ctx, a.KubeProxy, &diags)
+		var k konnectivityModel
+		if objectAs(ctx, a.Konnectivity, &k, &diags) {
+			s.Addons.Konnectivity = &cluster.Konnectivity{
+				ServerImage:     k.ServerImage.ValueString(),
+				ServerVersion:   k.ServerVersion.ValueString(),
+				ServerPort:      int64Ptr(k.ServerPort),
+				ServerExtraArgs: listOf(ctx, k.ServerExtraArgs, &diags),
+				AgentImage:      k.AgentImage.ValueString(),
+				AgentVersion:    k.AgentVersion.ValueString(),
+				AgentMode:       k.AgentMode.ValueString(),
+				AgentExtraArgs:  listOf(ctx, k.AgentExtraArgs, &diags),
+			}
+		}
+	}
+
+	s.APIServer = componentOf(ctx, m.APIServer, &diags)
+	s.ControllerManager = componentOf(ctx, m.ControllerManager, &diags)
+	s.Scheduler = componentOf(ctx, m.Scheduler, &diags)
+
+	var kl kubeletModel
+	if objectAs(ctx, m.Kubelet, &kl, &diags) {
+		s.Kubelet.PreferredAddressTypes = listOf(ctx, kl.PreferredAddressTypes, &diags)
+		if !kl.ConfigPatches.IsNull() && !kl.ConfigPatches.IsUnknown() {
+			var patches []patchModel
+			diags.Append(kl.ConfigPatches.ElementsAs(ctx, &patches, false)...)
+			s.Kubelet.ConfigPatches = []cluster.JSONPatch{}
+			for _, p := range patches {
+				jp := cluster.JSONPatch{Op: p.Op.ValueString(), Path: p.Path.ValueString(), From: p.From.ValueString()}
+				if !p.Value.IsNull() && !p.Value.IsUnknown() {
+					jp.Value = json.RawMessage(p.Value.ValueString())
+				}
+				s.Kubelet.ConfigPatches = append(s.Kubelet.ConfigPatches, jp)
+			}
+		}
+	}
+
+	var c clusterAPIModel
+	if objectAs(ctx, m.ClusterAPI, &c, &diags) {
+		s.ClusterAPI = &cluster.ClusterAPI{}
+		var ref referenceModel
+		if objectAs(ctx, c.InfrastructureRef, &ref, &diags) {
+			s.ClusterAPI.Infrastructure = &cluster.Reference{APIGroup: ref.APIGroup.ValueString(), Kind: ref.Kind.ValueString(), Name: ref.Name.ValueString()}
+		}
+	}
+	return s, diags
+}
+
+// objectAs reads a known, non-null object into target and reports whether it did.
+func objectAs(ctx context.Context, o types.Object, target any, diags *diag.Diagnostics) bool {
+	if o.IsNull() || o.IsUnknown() {
+		return false
+	}
+	diags.Append(o.As(ctx, target, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
+	return !diags.HasError()
+}
+
+func imageAddonOf(ctx context.Context, o types.Object, diags *diag.Diagnostics) *cluster.ImageAddon {
+	var m imageAddonModel
+	if !objectAs(ctx, o, &m, diags) {
+		return nil
+	}
+	return &cluster.ImageAddon{ImageRepository: m.ImageRepository.ValueString(), ImageTag: m.ImageTag.ValueString()}
+}
+
+func componentOf(ctx context.Context, o types.Object, diags *diag.Diagnostics) cluster.Component {
+	var m componentModel
+	if !objectAs(ctx, o, &m, diags) {
+		return cluster.Component{}
+	}
+	return cluster.Component{
+		ExtraArgs: listOf(ctx, m.ExtraArgs, diags),
+		Requests:  quantityMap(ctx, m.Requests, diags),
+		Limits:    quantityMap(ctx, m.Limits, diags),
+	}
+}
+
+func int64Ptr(v types.Int64) *int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	i := v.ValueInt64()
+	return &i
+}
+
+// listOf returns nil for a null or unknown list (not sent), else its strings.
+func listOf(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	out := []string{}
+	diags.Append(l.ElementsAs(ctx, &out, false)...)
+	return out
+}
+
+func mapOf(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	out := map[string]string{}
+	diags.Append(m.ElementsAs(ctx, &out, false)...)
+	return out
+}
+
+// --- observed objects -> state, keeping the prior spelling of equal values. ---
+
+func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, prior clusterModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	s := o.Spec
+	m.ID = types.StringValue(s.Namespace + "/" + s.Name)
+	m.Namespace = types.StringValue(s.Namespace)
+	m.Name = types.StringValue(s.Name)
+	m.Version = types.StringValue(s.Version)
+	if !prior.Version.IsNull() && !prior.Version.IsUnknown() && cluster.SameVersion(prior.Version.ValueString(), s.Version) {
+		m.Version = prior.Version
+	}
+	m.Replicas = int64Value(s.Replicas)
+	m.DataStore = optionalString(s.DataStore)
+	m.DataStoreSchema = optionalString(s.DataStoreSchema)
+	m.DataStoreUsername = optionalString(s.DataStoreUsername)
+	m.Labels = stringMap(s.Labels, prior.Labels)
+	m.Annotations = stringMap(s.Annotations, prior.Annotations)
+
+	var pn networkModel
+	objectAs(ctx, prior.Network, &pn, &diags)
+	n := s.Network
+	m.Network = objectValue(ctx, attrTypes("network"), networkModel{
+		ServiceType:              optionalString(n.ServiceType),
+		ServiceLabels:            nullableMap(n.ServiceLabels),
+		ServiceAnnotations:       nullableMap(n.ServiceAnnotations),
+		Address:                  optionalString(n.Address),
+		AdvertiseAddress:         optionalString(n.AdvertiseAddress),
+		Port:                     int64Value(n.Port),
+		CertSANs:                 nullableList(n.CertSANs),
+		ServiceCIDRs:             nullableList(n.ServiceCIDRs),
+		PodCIDRs:                 nullableList(n.PodCIDRs),
+		DNSServiceIPs:            nullableList(n.DNSServiceIPs),
+		ClusterDomain:            optionalString(n.ClusterDomain),
+		LoadBalancerClass:        optionalString(n.LoadBalancerClass),
+		LoadBalancerSourceRanges: nullableList(n.LoadBalancerSourceRanges),
+	}, &diags)
+
+	m.Addons = types.ObjectNull(attrTypes("addons"))
+	if a := s.Addons; a.CoreDNS != nil || a.KubeProxy != nil || a.Konnectivity != nil {
+		addons := addonsModel{
+			CoreDNS:      imageAddonValue(ctx, a.CoreDNS, attrTypes("addons", "core_dns"), &diags),
+			KubeProxy:    imageAddonValue(ctx, a.KubeProxy, attrTypes("addons", "kube_proxy"), &diags),
+			Konnectivity: types.ObjectNull(attrTypes("addons", "konnectivity")),
+		}
+		if k := a.Konnectivity; k != nil {
+			addons.Konnectivity = objectValue(ctx, attrTypes("addons", "konnectivity"), konnectivityModel{
+				ServerImage:     optionalString(k.ServerImage),
+				ServerVersion:   optionalString(k.ServerVersion),
+				ServerPort:      int64Value(k.ServerPort),
+				ServerExtraArgs: nullableList(k.ServerExtraArgs),
+				AgentImage:      optionalString(k.AgentImage),
+				AgentVersion:    optionalString(k.AgentVersion),
+				AgentMode:       optionalString(k.AgentMode),
+				AgentExtraArgs:  nullableList(k.AgentExtraArgs),
+			}, &diags)
+		}
+		m.Addons = objectValue(ctx, attrTypes("addons"), addons, &diags)
+	}
+
+	m.APIServer = componentValue(ctx, s.APIServer, prior.APIServer, "api_server", &diags)
+	m.ControllerManager = componentValue(ctx, s.ControllerManager, prior.ControllerManager, "controller_manager", &diags)
+	m.Scheduler = componentValue(ctx, s.Scheduler, prior.Scheduler, "scheduler", &diags)
+
+	var priorKubelet kubeletModel
+	objectAs(ctx, prior.Kubelet, &priorKubelet, &diags)
+	kl := kubeletModel{
+		PreferredAddressTypes: nullableList(s.Kubelet.PreferredAddressTypes),
+		ConfigPatches:         types.ListNull(types.ObjectType{AttrTypes: attrTypes("kubelet", "config_patches")}),
+	}
+	if s.Kubelet.ConfigPatches != nil {
+		var priorPatches []patchModel
+		if !priorKubelet.ConfigPatches.IsNull() && !priorKubelet.ConfigPatches.IsUnknown() {
+			diags.Append(priorKubelet.ConfigPatches.ElementsAs(ctx, &priorPatches, false)...)
+		}
+		patches := make([]patchModel, 0, len(s.Kubelet.ConfigPatches))
+		for i, p := range s.Kubelet.ConfigPatches {
+			pm := patchModel{Op: types.StringValue(p.Op), Path: types.StringValue(p.Path), From: optionalString(p.From), Value: types.StringNull()}
+			if p.Value != nil {
+				pm.Value = types.StringValue(string(p.Value))
+				// Keep the configuration's spelling of an equal JSON value.
+				if i < len(priorPatches) && sameJSON(priorPatches[i].Value.ValueString(), string(p.Value)) {
+					pm.Value = priorPatches[i].Value
+				}
+			}
+			patches = append(patches, pm)
+		}
+		l, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: attrTypes("kubelet", "config_patches")}, patches)
+		diags.Append(d...)
+		kl.ConfigPatches = l
+	}
+	m.Kubelet = objectValue(ctx, attrTypes("kubelet"), kl, &diags)
+
+	m.ClusterAPI = types.ObjectNull(attrTypes("cluster_api"))
+	if c := s.ClusterAPI; c != nil {
+		ref := types.ObjectNull(attrTypes("cluster_api", "infrastructure_ref"))
+		if r := c.Infrastructure; r != nil {
+			ref = objectValue(ctx, attrTypes("cluster_api", "infrastructure_ref"), referenceModel{
+				APIGroup: types.StringValue(r.APIGroup), Kind: types.StringValue(r.Kind), Name: types.StringValue(r.Name),
+			}, &diags)
+		}
+		m.ClusterAPI = objectValue(ctx, attrTypes("cluster_api"), clusterAPIModel{InfrastructureRef: ref}, &diags)
+	}
+	if m.WaitForReady.IsNull() || m.WaitForReady.IsUnknown() {
+		m.WaitForReady = types.BoolValue(true)
+	}
+	m.setStatus(o.Status, o.CACertificate)
+	return diags
+}
+
+// statusPending is the status while there is no TenantControlPlane yet.
+const statusPending = "Pending"
+
+func (m *clusterModel) setStatus(st cluster.Status, ca string) {
+	phase := st.Phase
+	if !st.Found {
+		phase = statusPending
+	}
+	m.Status = types.StringValue(phase)
+	m.InstalledVersion = types.StringValue(st.InstalledVersion)
+	m.Endpoint = types.StringValue(st.Endpoint)
+	m.KubeconfigSecretName = types.StringValue(st.KubeconfigSecret)
+	m.CACertificate = types.StringValue(ca)
+}
+
+func componentValue(ctx context.Context, c cluster.Component, prior types.Object, name string, diags *diag.Diagnostics) types.Object {
+	types_ := attrTypes(name)
+	if c.ExtraArgs == nil && c.Requests == nil && c.Limits == nil {
+		return types.ObjectNull(types_)
+	}
+	var p componentModel
+	objectAs(ctx, prior, &p, diags)
+	return objectValue(ctx, types_, componentModel{
+		ExtraArgs: nullableList(c.ExtraArgs),
+		Requests:  spelledQuantities(ctx, c.Requests, p.Requests, diags),
+		Limits:    spelledQuantities(ctx, c.Limits, p.Limits, diags),
+	}, diags)
+}
+
+func spelledQuantities(ctx context.Context, q map[string]resource.Quantity, prior types.Map, diags *diag.Diagnostics) types.Map {
+	if q == nil {
+		return types.MapNull(types.StringType)
+	}
+	if prior.IsNull() {
+		prior = types.MapValueMust(types.StringType, map[string]attr.Value{})
+	}
+	return quantityValues(ctx, maps.Clone(q), prior, diags)
+}
+
+func imageAddonValue(ctx context.Context, a *cluster.ImageAddon, t map[string]attr.Type, diags *diag.Diagnostics) types.Object {
+	if a == nil {
+		return types.ObjectNull(t)
+	}
+	return objectValue(ctx, t, imageAddonModel{ImageRepository: optionalString(a.ImageRepository), ImageTag: optionalString(a.ImageTag)}, diags)
+}
+
+func objectValue(ctx context.Context, t map[string]attr.Type, v any, diags *diag.Diagnostics) types.Object {
+	o, d := types.ObjectValueFrom(ctx, t, v)
+	diags.Append(d...)
+	return o
+}
+
+func int64Value(v *int64) types.Int64 {
+	if v == nil {
+		return types.Int64Null()
+	}
+	return types.Int64Value(*v)
+}
+
+func nullableList(s []string) types.List {
+	if s == nil {
+		return types.ListNull(types.StringType)
+	}
+	return stringList(s)
+}
+
+func nullableMap(m map[string]string) types.Map {
+	if m == nil {
+		return types.MapNull(types.StringType)
+	}
+	return stringMap(m, types.MapValueMust(types.StringType, map[string]attr.Value{}))
+}
+
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}

@@ -1,0 +1,767 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+	"github.com/qumulus/terraform-provider-qumulus/internal/tenant"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/acctest"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/fixtures"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
+)
+
+// clusterConfig is a tenant and, in its namespace, a qumulus_cluster "test" with body.
+func clusterConfig(t *testing.T, tenantName, body string) string {
+	return acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "qumulus_tenant" "test" {
+  name          = %q
+  force_destroy = true
+}
+
+resource "qumulus_cluster" "test" {
+  namespace = qumulus_tenant.test.namespace
+%s
+}
+`, tenantName, body)
+}
+
+// checkClustersDestroyed fails while any object of a qumulus_cluster in the state exists.
+func checkClustersDestroyed(t *testing.T) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		return errors.Join(
+			acctest.CheckDestroyed("qumulus_cluster", kamaji.TenantControlPlaneGVR)(s),
+			acctest.CheckDestroyed("qumulus_cluster", capi.KamajiControlPlaneGVR)(s),
+			acctest.CheckDestroyed("qumulus_cluster", capi.ClusterGVR)(s),
+			checkTenantsDestroyed(t)(s),
+		)
+	}
+}
+
+type schemaGVR = schema.GroupVersionResource
+
+func getObject(ctx context.Context, dyn dynamic.Interface, gvr schemaGVR, ns, name string) (*unstructured.Unstructured, error) {
+	return dyn.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// expectField fails unless the object's field at path equals want.
+func expectField(obj *unstructured.Unstructured, want any, path ...string) error {
+	got, found, err := unstructured.NestedFieldCopy(obj.Object, path...)
+	if err != nil || !found {
+		return fmt.Errorf("%s %s: %s not set (%v)", obj.GetKind(), obj.GetName(), strings.Join(path, "."), err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("%s %s: %s is %v, want %v", obj.GetKind(), obj.GetName(), strings.Join(path, "."), got, want)
+	}
+	return nil
+}
+
+// phaseRecorder records every status.kubernetesResources.version.status a
+// TenantControlPlane passes through.
+type phaseRecorder struct {
+	mu     sync.Mutex
+	phases []string
+	stop   context.CancelFunc
+}
+
+func recordPhases(t *testing.T, dyn dynamic.Interface, ns, name string) *phaseRecorder {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &phaseRecorder{stop: cancel}
+	w, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	must(t, err)
+	go func() {
+		defer w.Stop()
+		for e := range w.ResultChan() {
+			if obj, ok := e.Object.(*unstructured.Unstructured); ok && e.Type != watch.Deleted {
+				phase, _, _ := unstructured.NestedString(obj.Object, "status", "kubernetesResources", "version", "status")
+				r.mu.Lock()
+				if n := len(r.phases); phase != "" && (n == 0 || r.phases[n-1] != phase) {
+					r.phases = append(r.phases, phase)
+				}
+				r.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(cancel)
+	return r
+}
+
+func (r *phaseRecorder) saw(want ...string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := 0
+	for _, p := range r.phases {
+		if i < len(want) && p == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		return fmt.Errorf("TenantControlPlane went through %v, want %v in that order", r.phases, want)
+	}
+	return nil
+}
+
+func TestAccCluster_basic(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	name := "prod"
+	addr := "qumulus_cluster.test"
+	_, dyn := kubeClients(t)
+	var upgrade *phaseRecorder
+
+	first := clusterConfig(t, tn, `
+  name    = "prod"
+  version = "1.35.0"
+  labels      = { team = "platform" }
+  annotations = { "example.com/owner" = "ops" }
+  network = {
+    service_type        = "ClusterIP"
+    service_annotations = { "example.com/lb" = "internal" }
+    cert_sans           = ["prod.acme.example"]
+  }
+  addons = {
+    core_dns   = {}
+    kube_proxy = { image_tag = "v1.35.0" }
+  }
+  api_server = {
+    extra_args = ["--v=2"]
+    requests   = { cpu = "250m", memory = "512Mi" }
+  }
+`)
+	second := clusterConfig(t, tn, `
+  name     = "prod"
+  version  = "v1.36.0"
+  replicas = 3
+  labels   = { team = "infra" }
+  network = {
+    service_type = "ClusterIP"
+    cert_sans    = ["prod.acme.example", "api.acme.example"]
+  }
+  addons = {
+    core_dns = {}
+  }
+  api_server = {
+    extra_args = ["--v=2"]
+    requests   = { cpu = "0.5", memory = "512Mi" }
+  }
+`)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: first,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(ns+"/"+name)),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.35.0")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("version"), knownvalue.StringExact("1.35.0")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.35.0")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network").AtMapKey("port"), knownvalue.Int64Exact(6443)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network").AtMapKey("service_cidrs"),
+						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("10.96.0.0/16")})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubeconfig_secret_name"), knownvalue.StringExact(kamaji.AdminKubeconfigSecretName(name))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("endpoint"), knownvalue.StringRegexp(regexp.MustCompile(`^[\w.-]+:\d+$`))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("ca_certificate"), knownvalue.StringRegexp(regexp.MustCompile(`^-----BEGIN CERTIFICATE-----`))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("api_server").AtMapKey("requests").AtMapKey("cpu"), knownvalue.StringExact("250m")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					noKeyMaterial(addr),
+					check(func(ctx context.Context) error {
+						tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, name)
+						if err != nil {
+							return err
+						}
+						if tcp.GetLabels()[kube.LabelManagedBy] != kube.ManagedBy || tcp.GetLabels()["qumulus.io/cluster"] != name ||
+							tcp.GetLabels()[kube.LabelTenant] != tn || tcp.GetLabels()["team"] != "platform" {
+							return fmt.Errorf("TenantControlPlane labels %v", tcp.GetLabels())
+						}
+						return errors.Join(
+							expectField(tcp, "v1.35.0", "spec", "kubernetes", "version"),
+							expectField(tcp, "ClusterIP", "spec", "controlPlane", "service", "serviceType"),
+							expectField(tcp, "internal", "spec", "controlPlane", "service", "additionalMetadata", "annotations", "example.com/lb"),
+							expectField(tcp, []any{"prod.acme.example"}, "spec", "networkProfile", "certSANs"),
+							expectField(tcp, []any{"--v=2"}, "spec", "controlPlane", "deployment", "extraArgs", "apiServer"),
+							expectField(tcp, "250m", "spec", "controlPlane", "deployment", "resources", "apiServer", "requests", "cpu"),
+							expectField(tcp, map[string]any{}, "spec", "addons", "coreDNS"),
+							expectField(tcp, "v1.35.0", "spec", "addons", "kubeProxy", "imageTag"),
+							expectField(tcp, "ops", "metadata", "annotations", "example.com/owner"),
+						)
+					}),
+				),
+			},
+			{
+				PreConfig: func() { upgrade = recordPhases(t, dyn, ns, name) },
+				Config:    second,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.36.0")),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("endpoint"), knownvalue.NotNull()),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.36.0")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("api_server").AtMapKey("requests").AtMapKey("cpu"), knownvalue.StringExact("0.5")),
+				},
+				Check: check(func(ctx context.Context) error {
+					upgrade.stop()
+					tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, name)
+					if err != nil {
+						return err
+					}
+					var errs []error
+					errs = append(errs, upgrade.saw(kamaji.StatusUpgrading, kamaji.StatusReady),
+						expectField(tcp, int64(3), "spec", "controlPlane", "deployment", "replicas"),
+						expectField(tcp, "v1.36.0", "status", "kubernetesResources", "version", "version"))
+					// Removed settings are removed from the object.
+					if _, found, _ := unstructured.NestedFieldNoCopy(tcp.Object, "spec", "addons", "kubeProxy"); found {
+						errs = append(errs, errors.New("kubeProxy add-on still set"))
+					}
+					if _, found := tcp.GetAnnotations()["example.com/owner"]; found {
+						errs = append(errs, errors.New("annotation example.com/owner still set"))
+					}
+					if _, found := tcp.GetLabels()["team"]; !found || tcp.GetLabels()["team"] != "infra" {
+						errs = append(errs, fmt.Errorf("label team is %q", tcp.GetLabels()["team"]))
+					}
+					return errors.Join(errs...)
+				}),
+			},
+			{
+				ResourceName:      addr,
+				ImportState:       true,
+				ImportStateId:     ns + "/" + name,
+				ImportStateVerify: true,
+				// timeouts is configuration only; an import cannot know that the
+				// configuration spelled 500m as 0.5.
+				ImportStateVerifyIgnore: []string{"timeouts", "api_server.requests.cpu"},
+			},
+			{
+				Config:          strings.Replace(second, `"0.5"`, `"500m"`, 1),
+				ResourceName:    addr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   ns + "/" + name,
+			},
+		},
+	})
+}
+
+// noKeyMaterial fails when any attribute of the resource holds private key material: the
+// simulator puts a marker where Kamaji keeps the CA key, and admin kubeconfigs carry client keys.
+func noKeyMaterial(addr string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[addr]
+		if !ok {
+			return fmt.Errorf("%s not in state", addr)
+		}
+		for k, v := range rs.Primary.Attributes {
+			if strings.Contains(v, simulator.CAKeyMarker) || strings.Contains(v, "PRIVATE KEY") || strings.Contains(v, "client-key-data") {
+				return fmt.Errorf("%s.%s holds key material", addr, k)
+			}
+		}
+		return nil
+	}
+}
+
+func TestAccCluster_clusterAPI(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	name := "capi"
+	addr := "qumulus_cluster.test"
+	_, dyn := kubeClients(t)
+	// Against the simulator the Cluster points at an OpenStackCluster that nobody
+	// provisions; on a real cluster Cluster API would wait for it, so it is left out there.
+	infrastructureRef, wantInfrastructure := "", ""
+	if acctest.Cluster(t).Simulated {
+		infrastructureRef = `    infrastructure_ref = {
+      api_group = "infrastructure.cluster.x-k8s.io"
+      kind      = "OpenStackCluster"
+      name      = "capi"
+    }`
+		wantInfrastructure = "OpenStackCluster"
+	}
+	capiConfig := clusterConfig(t, tn, `
+  name    = "capi"
+  version = "v1.35.2"
+  replicas = 1
+  network = {
+    service_type  = "NodePort"
+    port          = 31443
+    pod_cidrs     = ["10.200.0.0/16"]
+    service_cidrs = ["10.100.0.0/16"]
+  }
+  addons = { core_dns = {} }
+  cluster_api = {
+`+infrastructureRef+`
+  }
+`)
+	bare := clusterConfig(t, tn, `
+  name     = "capi"
+  version  = "v1.35.2"
+  replicas = 1
+  network = {
+    service_type = "NodePort"
+  }
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: capiConfig,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.35.2")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubeconfig_secret_name"), knownvalue.StringExact(kamaji.AdminKubeconfigSecretName(name))),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network").AtMapKey("port"), knownvalue.Int64Exact(31443)),
+				},
+				Check: check(func(ctx context.Context) error {
+					cl, err := getObject(ctx, dyn, capi.ClusterGVR, ns, name)
+					if err != nil {
+						return err
+					}
+					kcp, err := getObject(ctx, dyn, capi.KamajiControlPlaneGVR, ns, name)
+					if err != nil {
+						return err
+					}
+					tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, name)
+					if err != nil {
+						return err
+					}
+					return errors.Join(
+						expectField(cl, capi.ControlPlaneGroup, "spec", "controlPlaneRef", "apiGroup"),
+						expectField(cl, "KamajiControlPlane", "spec", "controlPlaneRef", "kind"),
+						expectField(cl, name, "spec", "controlPlaneRef", "name"),
+						expectInfrastructure(cl, wantInfrastructure),
+						expectField(cl, []any{"10.200.0.0/16"}, "spec", "clusterNetwork", "pods", "cidrBlocks"),
+						expectField(cl, int64(31443), "spec", "clusterNetwork", "apiServerPort"),
+						expectField(kcp, "v1.35.2", "spec", "version"),
+						expectField(kcp, int64(1), "spec", "replicas"),
+						expectField(kcp, "NodePort", "spec", "network", "serviceType"),
+						expectField(kcp, map[string]any{}, "spec", "addons", "coreDNS"),
+						// Kamaji's provider (here the simulator) made the TenantControlPlane from them.
+						expectField(tcp, "10.200.0.0/16", "spec", "networkProfile", "podCidr"),
+						expectField(tcp, "Ready", "status", "kubernetesResources", "version", "status"),
+					)
+				}),
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateId:           ns + "/" + name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// Leaving Cluster API mode replaces the cluster.
+				Config: bare,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: check(func(ctx context.Context) error {
+					for _, gvr := range []schemaGVR{capi.ClusterGVR, capi.KamajiControlPlaneGVR} {
+						if _, err := getObject(ctx, dyn, gvr, ns, name); !apierrors.IsNotFound(err) {
+							return fmt.Errorf("%s %s/%s: want it gone, got %v", gvr.Resource, ns, name, err)
+						}
+					}
+					tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, name)
+					if err != nil {
+						return err
+					}
+					if len(tcp.GetOwnerReferences()) > 0 {
+						return fmt.Errorf("bare TenantControlPlane has owners %v", tcp.GetOwnerReferences())
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
+func expectInfrastructure(cluster *unstructured.Unstructured, kind string) error {
+	got, _, _ := unstructured.NestedString(cluster.Object, "spec", "infrastructureRef", "kind")
+	if got != kind {
+		return fmt.Errorf("Cluster %s: infrastructureRef kind %q, want %q", cluster.GetName(), got, kind)
+	}
+	return nil
+}
+
+func TestAccCluster_drift(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	name := "drift"
+	addr := "qumulus_cluster.test"
+	_, dyn := kubeClients(t)
+	config := clusterConfig(t, tn, `
+  name    = "drift"
+  version = "v1.35.0"
+  network = { service_type = "ClusterIP" }
+`)
+	patch := func(body string) func() {
+		return func() {
+			_, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Patch(context.Background(), name,
+				types.MergePatchType, []byte(body), metav1.PatchOptions{FieldManager: "kubectl-edit"})
+			must(t, err)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				// Scaled and re-exposed by hand: the plan puts it back.
+				PreConfig: patch(`{"spec":{"controlPlane":{"deployment":{"replicas":5},"service":{"serviceType":"NodePort"}}}}`),
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					// replicas is Optional+Computed and unset: the server's value is kept.
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(5)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network").AtMapKey("service_type"), knownvalue.StringExact("ClusterIP")),
+				},
+			},
+			{
+				// Deleted out of band: the plan re-creates it.
+				PreConfig: func() {
+					ctx := context.Background()
+					must(t, dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Delete(ctx, name, metav1.DeleteOptions{}))
+					must(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+						_, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, name)
+						return apierrors.IsNotFound(err), nil
+					}))
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
+				},
+			},
+		},
+	})
+}
+
+func TestAccCluster_notReadyTimeout(t *testing.T) {
+	isolateEnv(t)
+	if !acctest.Cluster(t).Simulated {
+		t.Skip("holds the control plane with the simulator's annotation")
+	}
+	tn := tenantName()
+	config := func(extra, timeout string) string {
+		return clusterConfig(t, tn, fmt.Sprintf(`
+  name    = "held"
+  version = "v1.35.0"
+  network = { service_type = "ClusterIP" }
+  %s
+  timeouts {
+    create = %q
+  }
+`, extra, timeout))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config(fmt.Sprintf(`annotations = { %q = "true" }`, simulator.HoldAnnotation), "3s"),
+				ExpectError: regexp.MustCompile(`(?s)Control Plane Not Ready In Time.*TenantControlPlane\s+tenant-` + tn +
+					`/held.*status\s+Provisioning.*installed\s+version\s+none.*kubectl\s+-n\s+tenant-` + tn + `\s+describe\s+tenantcontrolplane\s+held`),
+			},
+			{
+				// The cluster that timed out was tainted; without the hold its replacement becomes ready.
+				Config: config("", "5m"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("qumulus_cluster.test", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+			},
+		},
+	})
+}
+
+func TestAccCluster_noWait(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	addr := "qumulus_cluster.test"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: clusterConfig(t, tn, fmt.Sprintf(`
+  name           = "nowait"
+  version        = "v1.35.0"
+  wait_for_ready = false
+  annotations    = { %q = "true" }
+  network        = { service_type = "ClusterIP" }
+`, simulator.HoldAnnotation)),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("")),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubeconfig_secret_name"), knownvalue.StringExact("")),
+			},
+		}},
+	})
+}
+
+func TestAccCluster_deleteTimeout(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	_, dyn := kubeClients(t)
+	const hold = "test.qumulus.io/hold"
+	config := clusterConfig(t, tn, `
+  name    = "stuck"
+  version = "v1.35.0"
+  network = { service_type = "ClusterIP" }
+  timeouts {
+    delete = "3s"
+  }
+`)
+	setFinalizers := func(add bool) {
+		ctx := context.Background()
+		tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, "stuck")
+		must(t, err)
+		f := slices.DeleteFunc(tcp.GetFinalizers(), func(s string) bool { return s == hold })
+		if add {
+			f = append(f, hold)
+		}
+		tcp.SetFinalizers(f)
+		_, err = dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Update(ctx, tcp, metav1.UpdateOptions{})
+		must(t, err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{Config: config, Check: func(*terraform.State) error { setFinalizers(true); return nil }},
+			{
+				Config:  config,
+				Destroy: true,
+				ExpectError: regexp.MustCompile(`(?s)Cluster Not Deleted In Time.*TenantControlPlane\s+tenant-` + tn +
+					`/stuck\s+\(finalizers:.*` + regexp.QuoteMeta(hold)),
+			},
+			{
+				PreConfig: func() { setFinalizers(false) },
+				Config:    config,
+				Destroy:   true,
+			},
+		},
+	})
+}
+
+func TestAccCluster_applyErrors(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	_, dyn := kubeClients(t)
+	tenantOnly := acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "qumulus_tenant" "test" {
+  name          = %q
+  force_destroy = true
+}
+`, tn)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: acctest.ProviderBlock(t) + `
+resource "qumulus_cluster" "test" {
+  namespace = "tenant-does-not-exist"
+  name      = "orphan"
+  version   = "v1.35.0"
+}
+`,
+				ExpectError: regexp.MustCompile(`(?s)Tenant Namespace Not Found.*tenant-does-not-exist.*qumulus_tenant`),
+			},
+			{Config: tenantOnly},
+			{
+				// A TenantControlPlane made by someone else is never taken over.
+				PreConfig: func() {
+					_, err := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns).Create(context.Background(),
+						fixtures.TenantControlPlane(ns, "taken"), metav1.CreateOptions{})
+					must(t, err)
+				},
+				Config: clusterConfig(t, tn, `
+  name    = "taken"
+  version = "v1.35.0"
+  network = { service_type = "ClusterIP" }
+`),
+				ExpectError: regexp.MustCompile(`(?s)Cluster Already Exists.*TenantControlPlane\s+tenant-` + tn +
+					`/taken.*not\s+made\s+by\s+this\s+provider.*terraform\s+import`),
+			},
+		},
+	})
+}
+
+func TestAccCluster_invalidConfiguration(t *testing.T) {
+	isolateEnv(t)
+	cases := []struct {
+		name, body, want string
+	}{
+		{"name starts with a digit", `name = "1prod"` + "\n" + `version = "v1.35.0"`, `DNS-1035 label`},
+		{"name with a dot", `name = "prod.eu"` + "\n" + `version = "v1.35.0"`, `DNS-1035 label`},
+		{"version without patch", `name = "prod"` + "\n" + `version = "1.35"`, `not a Kubernetes version`},
+		{"version too new", `name = "prod"` + "\n" + `version = "v1.37.0"`, `newer than Kamaji supports.*v1\.36\.x`},
+		{"bad CIDR", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_cidrs = ["10.96.0.0/33"] }`, `not a network in CIDR`},
+		{"CIDR with host bits", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { pod_cidrs = ["10.244.1.1/16"] }`, `host bits are set.*10\.244\.0\.0/16`},
+		{"two IPv4 CIDRs", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_cidrs = ["10.96.0.0/16", "10.97.0.0/16"] }`, `Two Networks Of One IP Family`},
+		{"bad DNS IP", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { dns_service_ips = ["10.96.0.300"] }`, `not\s+an\s+IP\s+address`},
+		{"LB class without LoadBalancer", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_type = "ClusterIP", load_balancer_class = "metallb" }`, `Needs A LoadBalancer Service`},
+		{"bad service type", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_type = "Ingress" }`, `service_type`},
+		{"negative replicas", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `replicas = -1`, `replicas`},
+		{"patch without value", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `kubelet = { config_patches = [{ op = "replace", path = "/x" }] }`, `Patch Needs A Value`},
+		{"patch value not JSON", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `kubelet = { config_patches = [{ op = "add", path = "/x", value = "systemd" }] }`, `Patch Value Is Not JSON`},
+		{"reserved label", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `labels = { "qumulus.io/cluster" = "x" }`, `labels`},
+	}
+	steps := make([]resource.TestStep, 0, len(cases))
+	for _, c := range cases {
+		steps = append(steps, resource.TestStep{
+			Config: acctest.ProviderBlock(t) + `
+resource "qumulus_cluster" "test" {
+  namespace = "tenant-x"
+  ` + c.body + `
+}
+`,
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)` + strings.ReplaceAll(c.want, " ", `\s+`)),
+		})
+		_ = c.name
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: protoV6ProviderFactories, Steps: steps})
+}
+
+func TestAccCluster_versionChanges(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	config := func(version string) string {
+		return clusterConfig(t, tn, fmt.Sprintf(`
+  name    = "versions"
+  version = %q
+  network = { service_type = "ClusterIP" }
+`, version))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{Config: config("v1.34.2")},
+			{Config: config("v1.33.9"), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Unsupported Version Change.*downgrading.*v1\.34\.2\s+to\s+v1\.33\.9`)},
+			{Config: config("v1.34.1"), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Unsupported Version Change.*downgrading`)},
+			{Config: config("1.36.0"), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Unsupported Version Change.*skips\s+a\s+minor\s+version.*next:\s+v1\.35\.x`)},
+			{Config: config("v1.37.0"), PlanOnly: true, ExpectError: regexp.MustCompile(`newer\s+than\s+Kamaji\s+supports`)},
+			// The same version spelled without "v" is no change on the server.
+			{
+				Config: config("1.34.2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("qumulus_cluster.test", plancheck.ResourceActionUpdate),
+				}},
+			},
+			{Config: config("1.35.0")},
+		},
+	})
+}
+
+// TestAccCluster_kamaji26Fields sets fields only Kamaji 26.x knows: with the upstream CRDs
+// they are written; with Kamaji v1.0.0's CRDs (a fresh clone) the apply is refused with a
+// message that names the field instead of the field being dropped.
+func TestAccCluster_kamaji26Fields(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	addr := "qumulus_cluster.test"
+	_, dyn := kubeClients(t)
+	config := clusterConfig(t, tn, `
+  name    = "newer"
+  version = "v1.35.0"
+  network = {
+    service_type   = "ClusterIP"
+    cluster_domain = "acme.internal"
+    service_cidrs  = ["10.96.0.0/16", "fd00:10:96::/112"]
+    pod_cidrs      = ["10.244.0.0/16", "fd00:10:244::/56"]
+  }
+  addons = {
+    konnectivity = { agent_mode = "Deployment" }
+  }
+  kubelet = {
+    config_patches = [{ op = "replace", path = "/cgroupDriver", value = jsonencode("systemd") }]
+  }
+`)
+	if !acctest.Cluster(t).CRDs.Upstream {
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: protoV6ProviderFactories,
+			CheckDestroy:             checkClustersDestroyed(t),
+			Steps: []resource.TestStep{{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)Field Not Known To The Installed Kamaji.*TenantControlPlane\s+CRD.*(clusterDomain|serviceCidrs|podCidrs|configurationJSONPatches|mode)`),
+			}},
+		})
+		return
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("network").AtMapKey("cluster_domain"), knownvalue.StringExact("acme.internal")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("addons").AtMapKey("konnectivity").AtMapKey("server_port"), knownvalue.Int64Exact(8132)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubelet").AtMapKey("config_patches").AtSliceIndex(0).AtMapKey("value"), knownvalue.StringExact(`"systemd"`)),
+				},
+				Check: check(func(ctx context.Context) error {
+					tcp, err := getObject(ctx, dyn, kamaji.TenantControlPlaneGVR, ns, "newer")
+					if err != nil {
+						return err
+					}
+					return errors.Join(
+						expectField(tcp, "acme.internal", "spec", "networkProfile", "clusterDomain"),
+						expectField(tcp, []any{"10.96.0.0/16", "fd00:10:96::/112"}, "spec", "networkProfile", "serviceCidrs"),
+						expectField(tcp, "Deployment", "spec", "addons", "konnectivity", "agent", "mode"),
+						expectField(tcp, "[map[op:replace path:/cgroupDriver value:systemd]]", "spec", "kubernetes", "kubelet", "configurationJSONPatches"),
+					)
+				}),
+			},
+			{
+				// The cluster domain cannot change on a running control plane.
+				Config: strings.Replace(config, "acme.internal", "acme.local", 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+			},
+		},
+	})
+}
