@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,6 +130,9 @@ func (s Status) Describe(want Spec) string {
 	if s.KubeconfigSecret == "" {
 		parts = append(parts, "no admin kubeconfig Secret named in status yet")
 	}
+	if want.DataStore != "" && s.DataStore != want.DataStore {
+		parts = append(parts, fmt.Sprintf("DataStore in use %q, wanted %q (migrating)", s.DataStore, want.DataStore))
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -202,6 +207,14 @@ func (c *Client) CheckFree(ctx context.Context, s Spec) error {
 		if err != nil {
 			return err
 		}
+		if obj != nil && obj.GetDeletionTimestamp() != nil {
+			// Deleted (out of band, or by an earlier destroy) and still being cleaned up:
+			// wait for it rather than refuse.
+			if err := c.waitGone(ctx, k, o); err != nil {
+				return c.stuck(context.WithoutCancel(ctx), k, []object{o}, err)
+			}
+			continue
+		}
 		if obj != nil {
 			return &ExistsError{Object: k.describe(o), Managed: obj.GetLabels()[kube.LabelManagedBy] == kube.ManagedBy}
 		}
@@ -212,7 +225,7 @@ func (c *Client) CheckFree(ctx context.Context, s Spec) error {
 // Apply writes the cluster's objects with server-side apply, owning the fields it sends.
 // Strict field validation makes the API server refuse fields its CRDs do not know, instead
 // of silently dropping them.
-func (c *Client) Apply(ctx context.Context, s Spec) error {
+func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 	k := s.Key()
 	for _, obj := range s.Objects() {
 		o := tenantControlPlane
@@ -224,7 +237,7 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 		}
 		body, err := json.Marshal(obj.Object)
 		if err != nil {
-			return err
+			return applied, err
 		}
 		force := true
 		_, err = c.Dynamic.Resource(o.gvr).Namespace(s.Namespace).Patch(ctx, s.Name, types.ApplyPatchType, body, metav1.PatchOptions{
@@ -234,12 +247,13 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 		})
 		if err != nil {
 			if isUnknownField(err) {
-				return &UnsupportedFieldError{Object: o.kind, Err: err}
+				return applied, &UnsupportedFieldError{Object: o.kind, Err: err}
 			}
-			return &ObjectError{"applying", k.describe(o), err}
+			return applied, &ObjectError{"applying", k.describe(o), err}
 		}
+		applied++
 	}
-	return nil
+	return applied, nil
 }
 
 func isUnknownField(err error) bool {
@@ -296,7 +310,7 @@ func (c *Client) Observe(ctx context.Context, k Key) (*Observed, error) {
 		}
 		o.Spec = specFromClusterAPI(cluster, kcp)
 	} else {
-		if tcp == nil {
+		if tcp == nil || tcp.GetDeletionTimestamp() != nil {
 			return nil, ErrNotFound
 		}
 		o.Spec = specFromTenantControlPlane(tcp)
@@ -333,6 +347,11 @@ func (c *Client) caCertificate(ctx context.Context, k Key, s Status) (string, er
 // a NotReadyError with the last status.
 func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)) (Status, error) {
 	k := want.Key()
+	// A first read surfaces what a watch would retry silently until the timeout: missing
+	// permissions or CRDs.
+	if _, err := c.get(ctx, k, tenantControlPlane); err != nil {
+		return Status{}, err
+	}
 	var last Status
 	lastDescribed := ""
 	lw := c.listWatch(k, tenantControlPlane)
@@ -360,6 +379,9 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 		}
 		return check(obj), nil
 	})
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return last, fmt.Errorf("waiting for %s: %w", k.describe(tenantControlPlane), ctx.Err())
+	}
 	if err != nil {
 		return last, &NotReadyError{Object: k.describe(tenantControlPlane), Want: want, Last: last, Err: err}
 	}
@@ -385,24 +407,26 @@ func (c *Client) listWatch(k Key, o object) *cache.ListWatch {
 // Cluster API tears down in its order) and waits until they and the TenantControlPlane
 // are gone. Kamaji removes its finalizer only once it has cleaned the DataStore.
 func (c *Client) Delete(ctx context.Context, k Key) error {
+	// Reverse creation order, each gone before the next: Cluster API deletes a Cluster's
+	// workers and control plane before it lets the Cluster go, so the KamajiControlPlane
+	// is deleted directly only when that did not happen (no Cluster API controllers, or a
+	// create that failed half-way).
 	kinds := k.objects()
-	// Delete in reverse creation order.
-	for i := len(kinds) - 1; i >= 0; i-- {
-		o := kinds[i]
-		err := c.Dynamic.Resource(o.gvr).Namespace(k.Namespace).Delete(ctx, k.Name, metav1.DeleteOptions{
-			PropagationPolicy: ptr(metav1.DeletePropagationBackground),
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return &ObjectError{"deleting", k.describe(o), err}
+	slices.Reverse(kinds)
+	if k.ClusterAPI {
+		kinds = append(kinds, tenantControlPlane)
+	}
+	for i, o := range kinds {
+		if !k.ClusterAPI || o != tenantControlPlane {
+			err := c.Dynamic.Resource(o.gvr).Namespace(k.Namespace).Delete(ctx, k.Name, metav1.DeleteOptions{
+				PropagationPolicy: ptr(metav1.DeletePropagationBackground),
+			})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return &ObjectError{"deleting", k.describe(o), err}
+			}
 		}
-	}
-	wait := append(kinds, tenantControlPlane)
-	if !k.ClusterAPI {
-		wait = kinds
-	}
-	for _, o := range wait {
 		if err := c.waitGone(ctx, k, o); err != nil {
-			return c.stuck(context.WithoutCancel(ctx), k, wait, err)
+			return c.stuck(context.WithoutCancel(ctx), k, kinds[i:], err)
 		}
 	}
 	return nil
@@ -418,6 +442,8 @@ func (c *Client) waitGone(ctx context.Context, k Key, o object) error {
 }
 
 func (c *Client) stuck(ctx context.Context, k Key, kinds []object, cause error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	stuck := &StuckError{Err: cause}
 	for _, o := range kinds {
 		obj, err := c.get(ctx, k, o)

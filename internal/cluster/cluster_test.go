@@ -127,12 +127,12 @@ func TestTenantControlPlaneObject(t *testing.T) {
 	}
 
 	// The minimum object still carries what the 26.x CEL rules need.
-	min := Spec{Namespace: "n", Name: "c", Version: "v1.35.0"}.TenantControlPlane()
+	minimal := Spec{Namespace: "n", Name: "c", Version: "v1.35.0"}.TenantControlPlane()
 	for _, p := range [][]string{{"spec", "networkProfile"}, {"spec", "kubernetes", "kubelet"}, {"spec", "controlPlane", "service", "serviceType"}} {
-		field(t, min, p...)
+		field(t, minimal, p...)
 	}
 	for _, p := range [][]string{{"spec", "addons"}, {"spec", "dataStore"}, {"spec", "controlPlane", "deployment"}, {"metadata", "annotations"}} {
-		if _, found, _ := unstructured.NestedFieldNoCopy(min.Object, p...); found {
+		if _, found, _ := unstructured.NestedFieldNoCopy(minimal.Object, p...); found {
 			t.Errorf("%s sent though not configured", strings.Join(p, "."))
 		}
 	}

@@ -63,6 +63,7 @@ func (s Status) Ready(want Spec) bool {
 	return s.Found && !s.Deleting && phaseOK &&
 		SameVersion(s.InstalledVersion, want.Version) && SameVersion(s.RequestedVersion, want.Version) &&
 		(want.Replicas == nil || s.Replicas != nil && *s.Replicas == *want.Replicas) &&
+		(want.DataStore == "" || s.DataStore == want.DataStore) &&
 		(!s.ObservedReported || s.ObservedGeneration >= s.Generation) &&
 		s.KubeconfigSecret != ""
 }

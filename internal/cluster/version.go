@@ -45,7 +45,7 @@ func SameVersion(a, b string) bool {
 func CheckSupported(v *version.Version) error {
 	if v.Major() > MaxSupportedVersion.Major() ||
 		v.Major() == MaxSupportedVersion.Major() && v.Minor() > MaxSupportedVersion.Minor() {
-		return fmt.Errorf("Kubernetes v%s is newer than Kamaji supports: the newest supported version is v%d.%d.x",
+		return fmt.Errorf("version v%s is newer than Kamaji supports: the newest supported version is v%d.%d.x",
 			v, MaxSupportedVersion.Major(), MaxSupportedVersion.Minor())
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
@@ -275,8 +276,6 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 	m.Labels = stringMap(s.Labels, prior.Labels)
 	m.Annotations = stringMap(s.Annotations, prior.Annotations)
 
-	var pn networkModel
-	objectAs(ctx, prior.Network, &pn, &diags)
 	n := s.Network
 	m.Network = objectValue(ctx, attrTypes("network"), networkModel{
 		ServiceType:              optionalString(n.ServiceType),
@@ -294,7 +293,8 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 		LoadBalancerSourceRanges: nullableList(n.LoadBalancerSourceRanges),
 	}, &diags)
 
-	m.Addons = types.ObjectNull(attrTypes("addons"))
+	// An empty addons = {} sends nothing and reads back as nothing: keep its shape.
+	m.Addons = emptyLike(prior.Addons, attrTypes("addons"))
 	if a := s.Addons; a.CoreDNS != nil || a.KubeProxy != nil || a.Konnectivity != nil {
 		addons := addonsModel{
 			CoreDNS:      imageAddonValue(ctx, a.CoreDNS, attrTypes("addons", "core_dns"), &diags),
@@ -384,7 +384,7 @@ func (m *clusterModel) setStatus(st cluster.Status, ca string) {
 func componentValue(ctx context.Context, c cluster.Component, prior types.Object, name string, diags *diag.Diagnostics) types.Object {
 	types_ := attrTypes(name)
 	if c.ExtraArgs == nil && c.Requests == nil && c.Limits == nil {
-		return types.ObjectNull(types_)
+		return emptyLike(prior, types_)
 	}
 	var p componentModel
 	objectAs(ctx, prior, &p, diags)
@@ -410,6 +410,23 @@ func imageAddonValue(ctx context.Context, a *cluster.ImageAddon, t map[string]at
 		return types.ObjectNull(t)
 	}
 	return objectValue(ctx, t, imageAddonModel{ImageRepository: optionalString(a.ImageRepository), ImageTag: optionalString(a.ImageTag)}, diags)
+}
+
+// emptyLike is null, or an object of nulls when prior was one: a configured but empty
+// object (api_server = {}) sends nothing and reads back as nothing.
+func emptyLike(prior types.Object, t map[string]attr.Type) types.Object {
+	if prior.IsNull() || prior.IsUnknown() {
+		return types.ObjectNull(t)
+	}
+	nulls := make(map[string]attr.Value, len(t))
+	for k, at := range t {
+		v, err := at.ValueFromTerraform(context.Background(), tftypes.NewValue(at.TerraformType(context.Background()), nil))
+		if err != nil {
+			return types.ObjectNull(t)
+		}
+		nulls[k] = v
+	}
+	return types.ObjectValueMust(t, nulls)
 }
 
 func objectValue(ctx context.Context, t map[string]attr.Type, v any, diags *diag.Diagnostics) types.Object {

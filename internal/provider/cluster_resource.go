@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -129,6 +130,10 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 			case !needsFrom && !p.From.IsNull():
 				resp.Diagnostics.AddAttributeError(at.AtName("from"), "Patch Takes No From", fmt.Sprintf("A %q patch takes no from: remove it.", op))
 			}
+			if !p.Value.IsNull() && !p.Value.IsUnknown() && strings.TrimSpace(p.Value.ValueString()) == "null" {
+				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Value Is Null",
+					"A JSON null value is dropped by the API server; to delete a field use op = \"remove\".")
+			}
 			if !p.Value.IsNull() && !p.Value.IsUnknown() && !json.Valid([]byte(p.Value.ValueString())) {
 				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Value Is Not JSON",
 					fmt.Sprintf("%q is not JSON. Write the value with jsonencode(), e.g. value = jsonencode(\"systemd\").", p.Value.ValueString()))
@@ -160,7 +165,7 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.ID = types.StringValue(plan.Namespace.ValueString() + "/" + plan.Name.ValueString())
 	}
 	to, toErr := cluster.ParseVersion(plan.Version.ValueString())
-	replacing := state != nil && len(resp.RequiresReplace) > 0
+	replacing := state != nil && r.replaces(ctx, req)
 	if state != nil && !replacing && isKnown(ctx, plan.Version) && toErr == nil && !state.Version.IsNull() {
 		from, err := cluster.ParseVersion(state.Version.ValueString())
 		if err == nil && !from.EqualTo(to) {
@@ -178,19 +183,19 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 
 	// With wait_for_ready the apply only returns once the control plane is Ready at the
 	// requested version, so both are known now (a sleeping control plane is not Ready).
-	sleeping := isKnown(ctx, plan.Replicas) && !plan.Replicas.IsNull() && plan.Replicas.ValueInt64() == 0
-	if plan.WaitForReady.ValueBool() && !plan.WaitForReady.IsUnknown() && toErr == nil && isKnown(ctx, plan.Version) && !sleeping {
+	// replicas must be known (or left to the server's default, which is not 0): a control
+	// plane scaled to zero sleeps.
+	var configReplicas types.Int64
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("replicas"), &configReplicas)...)
+	replicasKnown := configReplicas.IsNull() || !configReplicas.IsUnknown() && configReplicas.ValueInt64() != 0
+	if plan.WaitForReady.ValueBool() && !plan.WaitForReady.IsUnknown() && toErr == nil && isKnown(ctx, plan.Version) && replicasKnown {
 		plan.Status = types.StringValue("Ready")
 		plan.InstalledVersion = types.StringValue("v" + to.String())
 	}
 	if state != nil && !replacing {
-		// Outputs that only change with the exposure of the API server.
-		var pn, sn networkModel
-		planNet := objectAs(ctx, plan.Network, &pn, &resp.Diagnostics)
-		objectAs(ctx, state.Network, &sn, &resp.Diagnostics)
-		sameExposure := !planNet && plan.Network.IsUnknown() ||
-			planNet && pn.ServiceType.Equal(sn.ServiceType) && pn.Address.Equal(sn.Address) && pn.Port.Equal(sn.Port)
-		if sameExposure && state.Endpoint.ValueString() != "" {
+		// The endpoint only changes with the exposure of the API server: keep it while
+		// nothing of the network changes.
+		if plan.Network.Equal(state.Network) && state.Endpoint.ValueString() != "" {
 			plan.Endpoint = state.Endpoint
 		}
 		if state.KubeconfigSecretName.ValueString() != "" {
@@ -201,6 +206,35 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// replaces reports whether the plan replaces the cluster (or may: unknown values count),
+// which the attributes' plan modifiers decide but do not tell ModifyPlan.
+func (r *clusterResource) replaces(ctx context.Context, req resource.ModifyPlanRequest) bool {
+	for _, p := range []path.Path{
+		path.Root("namespace"), path.Root("name"), path.Root("data_store_schema"), path.Root("data_store_username"),
+		path.Root("network").AtName("cluster_domain"), path.Root("network").AtName("service_cidrs"),
+		path.Root("network").AtName("pod_cidrs"), path.Root("network").AtName("load_balancer_class"),
+		path.Root("cluster_api"),
+	} {
+		var planned, prior attr.Value
+		if d := req.Plan.GetAttribute(ctx, p, &planned); d.HasError() {
+			return true
+		}
+		if d := req.State.GetAttribute(ctx, p, &prior); d.HasError() {
+			return true
+		}
+		if planned == nil || prior == nil {
+			if planned != prior {
+				return true
+			}
+			continue
+		}
+		if !isKnown(ctx, planned) || !planned.Equal(prior) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *clusterResource) client(subject string) (*cluster.Client, string, diag.Diagnostics) {
@@ -259,11 +293,20 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	tflog.Info(a.ctx, "creating cluster", map[string]any{"cluster": a.spec.Namespace + "/" + a.spec.Name, "cluster_api": a.spec.ClusterAPI != nil})
-	if err := a.client.Apply(a.ctx, a.spec); err != nil {
+	if applied, err := a.client.Apply(a.ctx, a.spec); err != nil {
 		addClusterError(&resp.Diagnostics, a.host, a.spec, "creating", a.timeout, err)
-		// Part of a Cluster API mode cluster may exist: record it so that Terraform
-		// taints the cluster and replaces it.
-		r.saveObserved(ctx, a, nil, &resp.State, &resp.Diagnostics)
+		if applied == 0 {
+			return
+		}
+		// In Cluster API mode the KamajiControlPlane may have been made before the Cluster
+		// failed: remove it, so that the next apply does not find it in its way.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := a.client.Delete(cleanup, a.spec.Key()); err != nil {
+			resp.Diagnostics.AddWarning("Partly Created Cluster Left Behind",
+				fmt.Sprintf("Creating cluster %s/%s failed, and removing what was already made failed too; delete it by hand "+
+					"before applying again.\n\n%s", a.spec.Namespace, a.spec.Name, err))
+		}
 		return
 	}
 	r.waitAndSave(ctx, a, "creating", &resp.State, &resp.Diagnostics)
@@ -278,7 +321,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	defer a.cancel()
 	tflog.Info(a.ctx, "updating cluster", map[string]any{"cluster": a.spec.Namespace + "/" + a.spec.Name, "version": a.spec.Version})
-	if err := a.client.Apply(a.ctx, a.spec); err != nil {
+	if _, err := a.client.Apply(a.ctx, a.spec); err != nil {
 		addClusterError(&resp.Diagnostics, a.host, a.spec, "updating", a.timeout, err)
 		return
 	}
@@ -456,12 +499,20 @@ func addClusterError(diags *diag.Diagnostics, host string, s cluster.Spec, actio
 				"configuration sets, so the installed Kamaji (or its Cluster API provider) is older than the field. Upgrade "+
 				"Kamaji, or remove the attribute of the field named below.\n\n%s", host, subject, unsupported.Object, unsupported.Err))
 	case errors.As(err, &notReady):
+		next := "The cluster is saved as tainted: the next apply replaces it. To keep it and wait again instead, run " +
+			"`terraform untaint <address>` and apply (raise timeouts.create if it needs longer)."
+		if action != "creating" {
+			next = "The configuration is applied and saved; the next plan will not wait again. Watch the control plane " +
+				"until it is Ready (raise timeouts.update for next time), or set wait_for_ready = false."
+		}
+		if s.ClusterAPI != nil {
+			inspect = fmt.Sprintf("kubectl -n %s describe cluster,kamajicontrolplane,tenantcontrolplane %s", s.Namespace, s.Name)
+		}
 		diags.AddError("Control Plane Not Ready In Time",
 			fmt.Sprintf("%s was applied, but %s did not become Ready at %s within %s. Last seen: %s.\n\n"+
 				"Inspect `%s`, the logs of Kamaji (and, in Cluster API mode, of its Cluster API provider and of Cluster API), "+
-				"and the DataStore the control plane uses (`kubectl get datastores`). Then apply again to keep waiting (raise "+
-				"timeouts.%s if it needs longer), or set wait_for_ready = false.",
-				strings.ToUpper(subject[:1])+subject[1:], notReady.Object, s.Version, timeout, notReady.Last.Describe(s), inspect, timeoutName(action)))
+				"and the DataStore the control plane uses (`kubectl get datastores`). %s",
+				strings.ToUpper(subject[:1])+subject[1:], notReady.Object, s.Version, timeout, notReady.Last.Describe(s), inspect, next))
 	case errors.As(err, &stuck):
 		diags.AddError("Cluster Not Deleted In Time",
 			fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nKamaji removes its finalizer from a TenantControlPlane only "+

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -34,8 +35,10 @@ var (
 	keepObject = []planmodifier.Object{objectplanmodifier.UseStateForUnknown()}
 )
 
-func stringListAttribute(description string, optional, computed bool, each ...validator.String) schema.ListAttribute {
-	a := schema.ListAttribute{MarkdownDescription: description, ElementType: types.StringType, Optional: optional, Computed: computed}
+// stringListAttribute is an optional list of strings, Optional+Computed (kept from state
+// when unset) with computed.
+func stringListAttribute(description string, computed bool, each ...validator.String) schema.ListAttribute {
+	a := schema.ListAttribute{MarkdownDescription: description, ElementType: types.StringType, Optional: true, Computed: computed}
 	if len(each) > 0 {
 		a.Validators = []validator.List{listvalidator.ValueStringsAre(each...)}
 	}
@@ -52,7 +55,9 @@ func clusterSchema(ctx context.Context) schema.Schema {
 			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`), values quantities (`250m`, `512Mi`).",
 			ElementType:         types.StringType,
 			Optional:            true,
-			Validators:          []validator.Map{mapvalidator.KeysAre(validators.QualifiedName()), mapvalidator.ValueStringsAre(validators.Quantity())},
+			Validators: []validator.Map{
+				mapvalidator.SizeAtLeast(1), mapvalidator.KeysAre(validators.QualifiedName()), mapvalidator.ValueStringsAre(validators.Quantity()),
+			},
 		}
 	}
 	component := func(name string) schema.SingleNestedAttribute {
@@ -61,7 +66,7 @@ func clusterSchema(ctx context.Context) schema.Schema {
 			Optional:            true,
 			Attributes: map[string]schema.Attribute{
 				"extra_args": stringListAttribute("Extra command-line arguments, e.g. `--v=2`. They can override Kamaji's own: "+
-					"only use flags you understand.", true, false, nonEmpty),
+					"only use flags you understand.", false, nonEmpty),
 				"requests": quantities("Resource requests of the container."),
 				"limits":   quantities("Resource limits of the container."),
 			},
@@ -122,7 +127,7 @@ func clusterSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Number of control-plane pods. Default (Kamaji's) 2. `0` puts the control plane to sleep. Updated in place.",
 				Optional:            true,
 				Computed:            true,
-				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+				Validators:          []validator.Int64{int64validator.Between(0, math.MaxInt32)},
 				PlanModifiers:       keepInt,
 			},
 			"data_store": schema.StringAttribute{
@@ -167,7 +172,8 @@ func clusterSchema(ctx context.Context) schema.Schema {
 			},
 			"network": schema.SingleNestedAttribute{
 				MarkdownDescription: "How the API server is exposed, and the tenant cluster's networks. Unset values are Kamaji's " +
-					"(or Cluster API's) defaults and are read back.",
+					"(or Cluster API's) defaults and are read back. Removing the whole block keeps the current settings; remove " +
+					"a setting from the block to remove it.",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: keepObject,
@@ -209,13 +215,13 @@ func clusterSchema(ctx context.Context) schema.Schema {
 						Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 						PlanModifiers:       keepInt,
 					},
-					"cert_sans": stringListAttribute("Extra Subject Alternative Names of the API server's certificate.", true, false, nonEmpty),
+					"cert_sans": stringListAttribute("Extra Subject Alternative Names of the API server's certificate.", false, nonEmpty),
 					"service_cidrs": withReplace(stringListAttribute("Service networks of the tenant cluster, one per IP family "+
-						"(dual-stack: two). Default 10.96.0.0/16. Changing them replaces the cluster.", true, true, validators.CIDR()), 2),
+						"(dual-stack: two). Default 10.96.0.0/16. Changing them replaces the cluster.", true, validators.CIDR()), 2),
 					"pod_cidrs": withReplace(stringListAttribute("Pod networks of the tenant cluster, one per IP family. Default "+
-						"10.244.0.0/16 (bare mode). Changing them replaces the cluster.", true, true, validators.CIDR()), 2),
+						"10.244.0.0/16 (bare mode). Changing them replaces the cluster.", true, validators.CIDR()), 2),
 					"dns_service_ips": stringListAttribute("IP of the cluster DNS Service, in the Service network. Default: "+
-						"Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, true, validators.IP()),
+						"Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
 					"cluster_domain": schema.StringAttribute{
 						MarkdownDescription: "DNS domain of the tenant cluster. Default `cluster.local`. Kamaji cannot change it on a " +
 							"running cluster: changing it replaces the cluster.",
@@ -232,7 +238,7 @@ func clusterSchema(ctx context.Context) schema.Schema {
 						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 					},
 					"load_balancer_source_ranges": stringListAttribute("Networks allowed to reach the API server (`LoadBalancer` only).",
-						true, false, validators.CIDR()),
+						false, validators.CIDR()),
 				},
 			},
 			"addons": schema.SingleNestedAttribute{
@@ -252,12 +258,12 @@ func clusterSchema(ctx context.Context) schema.Schema {
 								"to the Kubernetes version by Kamaji.", Optional: true, Validators: []validator.String{nonEmpty}},
 							"server_port": schema.Int64Attribute{MarkdownDescription: "Port of the proxy server. Default " +
 								fmt.Sprint(cluster.DefaultKonnectivityPort) + ".", Optional: true, Computed: true, Validators: []validator.Int64{int64validator.Between(1, 65535)}, PlanModifiers: keepInt},
-							"server_extra_args": stringListAttribute("Extra arguments of the proxy server.", true, false, nonEmpty),
+							"server_extra_args": stringListAttribute("Extra arguments of the proxy server.", false, nonEmpty),
 							"agent_image":       schema.StringAttribute{MarkdownDescription: "Image of the agent.", Optional: true, Computed: true, Validators: []validator.String{nonEmpty}, PlanModifiers: keepString},
 							"agent_version":     schema.StringAttribute{MarkdownDescription: "Version (tag) of the agent.", Optional: true, Validators: []validator.String{nonEmpty}},
 							"agent_mode": schema.StringAttribute{MarkdownDescription: "How the agent runs: `DaemonSet` (default) or `Deployment`.",
 								Optional: true, Computed: true, Validators: []validator.String{stringvalidator.OneOf("DaemonSet", "Deployment")}, PlanModifiers: keepString},
-							"agent_extra_args": stringListAttribute("Extra arguments of the agent.", true, false, nonEmpty),
+							"agent_extra_args": stringListAttribute("Extra arguments of the agent.", false, nonEmpty),
 						},
 					},
 				},
@@ -272,12 +278,13 @@ func clusterSchema(ctx context.Context) schema.Schema {
 				PlanModifiers:       keepObject,
 				Attributes: map[string]schema.Attribute{
 					"preferred_address_types": stringListAttribute("Node address types the API server uses to reach kubelets, in order "+
-						"of preference. Default (Kamaji's) `InternalIP`, `ExternalIP`, `Hostname`.", true, true,
+						"of preference. Default (Kamaji's) `InternalIP`, `ExternalIP`, `Hostname`.", true,
 						stringvalidator.OneOf("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")),
 					"config_patches": schema.ListNestedAttribute{
 						MarkdownDescription: "RFC 6902 JSON patches applied to the kubelet configuration kubeadm generates, e.g. " +
 							"`{ op = \"replace\", path = \"/cgroupDriver\", value = jsonencode(\"systemd\") }`.",
-						Optional: true,
+						Optional:   true,
+						Validators: []validator.List{listvalidator.SizeAtLeast(1)},
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"op": schema.StringAttribute{MarkdownDescription: "`add`, `remove`, `replace`, `move`, `copy` or `test`.", Required: true,
 								Validators: []validator.String{stringvalidator.OneOf("add", "remove", "replace", "move", "copy", "test")}},
@@ -354,13 +361,20 @@ func withReplace(a schema.ListAttribute, maxItems int) schema.ListAttribute {
 // attrTypes returns the attribute types of the object attribute at names (nested through
 // single nested attributes, and the element of list nested ones).
 func attrTypes(names ...string) map[string]attr.Type {
-	var t attr.Type = clusterSchemaType()
+	t := clusterSchemaType()
 	for _, n := range names {
-		obj := t.(attr.TypeWithAttributeTypes)
+		obj, ok := t.(attr.TypeWithAttributeTypes)
+		if !ok {
+			panic(fmt.Sprintf("qumulus_cluster schema: %v is not an object", names))
+		}
 		t = obj.AttributeTypes()[n]
 		if l, ok := t.(types.ListType); ok {
 			t = l.ElemType
 		}
 	}
-	return t.(attr.TypeWithAttributeTypes).AttributeTypes()
+	obj, ok := t.(attr.TypeWithAttributeTypes)
+	if !ok {
+		panic(fmt.Sprintf("qumulus_cluster schema: %v is not an object", names))
+	}
+	return obj.AttributeTypes()
 }

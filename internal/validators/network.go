@@ -31,7 +31,7 @@ func CIDR() validator.String {
 // IP accepts an IPv4 or IPv6 address.
 func IP() validator.String {
 	return kubeString{"an IP address", func(s string) []string {
-		if _, err := netip.ParseAddr(s); err != nil {
+		if a, err := netip.ParseAddr(s); err != nil || a.Zone() != "" {
 			return []string{"not an IPv4 or IPv6 address"}
 		}
 		return nil
