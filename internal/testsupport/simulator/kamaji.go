@@ -196,10 +196,15 @@ func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp
 		}
 		data[key] = kc
 	}
+	return r.applySecret(ctx, tcp, name, "admin-kubeconfig", data)
+}
+
+// applySecret writes a Secret of tcp the way Kamaji labels and owns its Secrets.
+func (r *tenantControlPlaneReconciler) applySecret(ctx context.Context, tcp *unstructured.Unstructured, name, component string, data map[string][]byte) error {
 	secret := corev1ac.Secret(name, tcp.GetNamespace()).
 		WithLabels(map[string]string{
 			"kamaji.clastix.io/name":      tcp.GetName(),
-			"kamaji.clastix.io/component": "admin-kubeconfig",
+			"kamaji.clastix.io/component": component,
 			"kamaji.clastix.io/project":   "kamaji",
 		}).
 		WithOwnerReferences(metav1ac.OwnerReference().
@@ -218,21 +223,8 @@ func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp
 // CA key to themselves, so the Secret holds a marker in its place that tests look for in
 // places it must never reach.
 func (r *tenantControlPlaneReconciler) ensureCA(ctx context.Context, tcp *unstructured.Unstructured, srv TenantServer) error {
-	secret := corev1ac.Secret(kamaji.CASecretName(tcp.GetName()), tcp.GetNamespace()).
-		WithLabels(map[string]string{
-			"kamaji.clastix.io/name":      tcp.GetName(),
-			"kamaji.clastix.io/component": "ca",
-			"kamaji.clastix.io/project":   "kamaji",
-		}).
-		WithOwnerReferences(metav1ac.OwnerReference().
-			WithAPIVersion(kamaji.GroupVersion.String()).
-			WithKind(kamaji.TenantControlPlaneGVK.Kind).
-			WithName(tcp.GetName()).
-			WithUID(tcp.GetUID()).
-			WithController(true)).
-		WithType(corev1.SecretTypeOpaque).
-		WithData(map[string][]byte{"ca.crt": srv.CA(), "ca.key": []byte(CAKeyMarker)})
-	return r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
+	return r.applySecret(ctx, tcp, kamaji.CASecretName(tcp.GetName()), "ca",
+		map[string][]byte{"ca.crt": srv.CA(), "ca.key": []byte(CAKeyMarker)})
 }
 
 // CAKeyMarker stands in for the CA key in the simulated CA Secret.
