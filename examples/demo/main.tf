@@ -63,3 +63,14 @@ output "cluster" {
     kubeconfig_secret = qumulus_cluster.demo.kubeconfig_secret_name
   }
 }
+
+# The cluster's admin kubeconfig, read once the cluster is ready; host and certificates are
+# what the kubernetes and helm providers take. (With Terraform 1.10+ or OpenTofu 1.11+, the
+# ephemeral resource of the same name keeps them out of the state.)
+data "qumulus_kubeconfig" "demo" {
+  cluster_id = qumulus_cluster.demo.id
+}
+
+output "tenant_api_server" {
+  value = data.qumulus_kubeconfig.demo.host
+}

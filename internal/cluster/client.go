@@ -315,7 +315,7 @@ func (c *Client) Observe(ctx context.Context, k Key) (*Observed, error) {
 		}
 		o.Spec = specFromTenantControlPlane(tcp)
 	}
-	o.Status = statusOf(tcp)
+	o.Status = StatusOf(tcp)
 	if tcp != nil {
 		o.CACertificate, err = c.caCertificate(ctx, k, o.Status)
 		if err != nil {
@@ -356,7 +356,7 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 	lastDescribed := ""
 	lw := c.listWatch(k, tenantControlPlane)
 	check := func(obj *unstructured.Unstructured) bool {
-		last = statusOf(obj)
+		last = StatusOf(obj)
 		if d := last.Describe(want); d != lastDescribed {
 			lastDescribed = d
 			if progress != nil {
@@ -455,7 +455,7 @@ func (c *Client) stuck(ctx context.Context, k Key, kinds []object, cause error) 
 			what += " (finalizers: " + strings.Join(f, ", ") + ")"
 		}
 		if o == tenantControlPlane {
-			if phase := statusOf(obj).Phase; phase != "" {
+			if phase := StatusOf(obj).Phase; phase != "" {
 				what += " (status " + phase + ")"
 			}
 		}

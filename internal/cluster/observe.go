@@ -68,7 +68,8 @@ func (s Status) Ready(want Spec) bool {
 		s.KubeconfigSecret != ""
 }
 
-func statusOf(tcp *unstructured.Unstructured) Status {
+// StatusOf reads the status of a TenantControlPlane (nil: not found).
+func StatusOf(tcp *unstructured.Unstructured) Status {
 	if tcp == nil {
 		return Status{}
 	}

@@ -161,9 +161,6 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			return
 		}
 	}
-	if isKnown(ctx, plan.Namespace) && isKnown(ctx, plan.Name) {
-		plan.ID = types.StringValue(plan.Namespace.ValueString() + "/" + plan.Name.ValueString())
-	}
 	to, toErr := cluster.ParseVersion(plan.Version.ValueString())
 	replacing := state != nil && r.replaces(ctx, req)
 	if state != nil && !replacing && isKnown(ctx, plan.Version) && toErr == nil && !state.Version.IsNull() {
@@ -204,6 +201,12 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		if state.CACertificate.ValueString() != "" {
 			plan.CACertificate = state.CACertificate
 		}
+	}
+	// The ID is unknown until the cluster exists and whenever the way to reach it may
+	// change, so that what refers to it (the qumulus_kubeconfig data source, above all) is
+	// read after the apply rather than at plan time, when it would see the old cluster.
+	if state == nil || plan.Endpoint.IsUnknown() {
+		plan.ID = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }

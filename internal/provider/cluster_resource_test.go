@@ -179,7 +179,8 @@ func TestAccCluster_basic(t *testing.T) {
 			{
 				Config: first,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(ns+"/"+name)),
+					// Unknown until created, so that data sources referring to it wait for it.
+					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("id")),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("Ready")),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("installed_version"), knownvalue.StringExact("v1.35.0")),
 				}},
@@ -402,6 +403,7 @@ func TestAccCluster_clusterAPI(t *testing.T) {
 				Config: bare,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("id")),
 				}},
 				Check: check(func(ctx context.Context) error {
 					for _, gvr := range []schemaGVR{capi.ClusterGVR, capi.KamajiControlPlaneGVR} {

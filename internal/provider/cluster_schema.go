@@ -99,9 +99,11 @@ func clusterSchema(ctx context.Context) schema.Schema {
 			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(clusterCreateTimeout), minutes(clusterUpdateTimeout), minutes(clusterDeleteTimeout)),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				MarkdownDescription: "`<namespace>/<name>`, also the import ID.",
-				Computed:            true,
-				PlanModifiers:       keepString,
+				MarkdownDescription: "`<namespace>/<name>`, also the import ID. Unknown until the cluster is created, and " +
+					"during changes that replace it or change its endpoint, so that a `qumulus_kubeconfig` referring to it is " +
+					"read after the apply.",
+				Computed:      true,
+				PlanModifiers: keepString,
 			},
 			"namespace": schema.StringAttribute{
 				MarkdownDescription: "The tenant's namespace, e.g. `qumulus_tenant.acme.namespace`. It must exist. Changing it replaces the cluster.",

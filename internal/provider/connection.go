@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
 )
 
 // settingsLookedAt names every place the provider looks for the management cluster, for
@@ -61,6 +62,23 @@ func (d *providerData) managementClients(subject string) (*kube.Clients, diag.Di
 				"Correct the qumulus provider block or its QUMULUS_* environment variables.\n\n%s", subject, err))
 	}
 	return nil, diags
+}
+
+// tenantClusters returns the provider's shared cache of tenant-cluster connections: every
+// resource and data source that works in a tenant cluster gets its clients there, so a
+// provider run builds them once per cluster (and again when Kamaji rotates the
+// credentials).
+func (d *providerData) tenantClusters(subject string) (*tenantcluster.Cache, string, diag.Diagnostics) {
+	clients, diags := d.managementClients(subject)
+	if diags.HasError() {
+		return nil, "", diags
+	}
+	d.tenantsOnce.Do(func() {
+		d.tenants = tenantcluster.NewCache(
+			tenantcluster.Reader{Kube: clients.Kubernetes, Dynamic: clients.Dynamic},
+			tenantcluster.ClientOptions{UserAgent: d.userAgent, QPS: kube.DefaultQPS, Burst: kube.DefaultBurst})
+	})
+	return d.tenants, clients.REST.Host, nil
 }
 
 // addAPIError reports a failed call to the management cluster: what was attempted, the

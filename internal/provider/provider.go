@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -26,10 +28,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
 )
 
-var _ provider.Provider = (*qumulusProvider)(nil)
+var _ provider.ProviderWithEphemeralResources = (*qumulusProvider)(nil)
 
 // New returns the provider factory for the given build version.
 func New(version string) func() provider.Provider {
@@ -250,6 +253,10 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 // providerData is what resources and data sources receive from Configure.
 type providerData struct {
 	management *kube.Connection
+	userAgent  string
+
+	tenantsOnce sync.Once
+	tenants     *tenantcluster.Cache
 }
 
 func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -259,6 +266,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 		return
 	}
 
+	userAgent := "terraform-provider-qumulus/" + p.version
 	var conn *kube.Connection
 	if unknown := m.unknownAttributes(); len(unknown) > 0 {
 		tflog.Debug(ctx, "management cluster settings unknown until apply", map[string]any{"attributes": unknown})
@@ -269,7 +277,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		cfg.UserAgent = "terraform-provider-qumulus/" + p.version
+		cfg.UserAgent = userAgent
 		if err := cfg.Validate(); err != nil {
 			conn = kube.NewFailedConnection(err)
 		} else {
@@ -277,7 +285,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 		}
 	}
 
-	data := &providerData{management: conn}
+	data := &providerData{management: conn, userAgent: userAgent}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data
@@ -293,6 +301,13 @@ func (p *qumulusProvider) Resources(_ context.Context) []func() resource.Resourc
 func (p *qumulusProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewManagementClusterDataSource,
+		NewKubeconfigDataSource,
+	}
+}
+
+func (p *qumulusProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewKubeconfigEphemeralResource,
 	}
 }
 

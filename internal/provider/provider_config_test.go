@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	providerschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -149,6 +150,14 @@ func TestSchemasDescribeEveryAttribute(t *testing.T) {
 		var resp datasource.SchemaResponse
 		ds.Schema(ctx, datasource.SchemaRequest{}, &resp)
 		checkDescribed(t, meta.TypeName, resp.Schema.GetMarkdownDescription(), resp.Schema.GetAttributes())
+	}
+	for _, newE := range p.(provider.ProviderWithEphemeralResources).EphemeralResources(ctx) {
+		e := newE()
+		var meta ephemeral.MetadataResponse
+		e.Metadata(ctx, ephemeral.MetadataRequest{ProviderTypeName: "qumulus"}, &meta)
+		var resp ephemeral.SchemaResponse
+		e.Schema(ctx, ephemeral.SchemaRequest{}, &resp)
+		checkDescribed(t, "ephemeral "+meta.TypeName, resp.Schema.GetMarkdownDescription(), resp.Schema.GetAttributes())
 	}
 	for _, newR := range p.Resources(ctx) {
 		r := newR()

@@ -33,6 +33,11 @@ func TestKubernetesValidators(t *testing.T) {
 		{"quantity milli", Quantity(), types.StringValue("250m"), ""},
 		{"quantity words", Quantity(), types.StringValue("lots"), "not a quantity"},
 		{"quantity negative", Quantity(), types.StringValue("-1"), "must not be negative"},
+		{"cluster id ok", ClusterID(), types.StringValue("tenant-acme/prod"), ""},
+		{"cluster id without slash", ClusterID(), types.StringValue("prod"), "no '/'"},
+		{"cluster id bad namespace", ClusterID(), types.StringValue("Tenant/prod"), "namespace: "},
+		{"cluster id name starting with a digit", ClusterID(), types.StringValue("tenant-acme/1prod"), "name: "},
+		{"cluster id two slashes", ClusterID(), types.StringValue("a/b/c"), "name: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

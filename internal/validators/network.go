@@ -2,6 +2,7 @@ package validators
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -45,5 +46,24 @@ func Host() validator.String {
 			return nil
 		}
 		return validation.IsDNS1123Subdomain(s)
+	}}
+}
+
+// ClusterID accepts the ID of a qumulus_cluster: "<namespace>/<name>", a DNS-1123 label
+// and a DNS-1035 label.
+func ClusterID() validator.String {
+	return kubeString{"<namespace>/<name> of a cluster (e.g. tenant-acme/prod)", func(s string) []string {
+		ns, name, ok := strings.Cut(s, "/")
+		if !ok {
+			return []string{"there is no '/' between namespace and name"}
+		}
+		var problems []string
+		for _, p := range validation.IsDNS1123Label(ns) {
+			problems = append(problems, "namespace: "+p)
+		}
+		for _, p := range validation.IsDNS1035Label(name) {
+			problems = append(problems, "name: "+p)
+		}
+		return problems
 	}}
 }

@@ -22,7 +22,11 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/testbin"
 )
 
-var cluster *mgmtcluster.Cluster
+var (
+	cluster *mgmtcluster.Cluster
+	// scratch is a directory that lives as long as the test binary.
+	scratch string
+)
 
 // Run is the body of an acceptance-test package's TestMain. Without TF_ACC it runs only
 // the unit tests. With it, it provides the CLI (see provideCLI), an empty CLI configuration when
@@ -39,7 +43,8 @@ func Run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "acctest: no Terraform CLI:", err)
 		return 1
 	}
-	scratch, err := os.MkdirTemp("", "qumulus-acc-")
+	var err error
+	scratch, err = os.MkdirTemp("", "qumulus-acc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -39,6 +39,8 @@ func (s *Simulator) setupKamaji() error {
 	return ctrl.NewControllerManagedBy(s.mgr).
 		Named("kamaji-tenantcontrolplane").
 		For(obj).
+		// Kamaji watches the Secrets it owns and writes a deleted one again.
+		Owns(&corev1.Secret{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(&tenantControlPlaneReconciler{Simulator: s, Client: s.mgr.GetClient()})
 }
@@ -86,8 +88,16 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	observed, reported, _ := unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
 	generation := tcp.GetGeneration()
 
+	held := tcp.GetAnnotations()[HoldAnnotation] == "true"
 	if phase == kamaji.StatusReady && installed == desired && (observed == generation || !reported && hasReadyStatus(tcp)) {
-		// Kamaji re-creates the kubeconfig Secret when it is deleted out of band.
+		if held || r.heldNow(ctx, req.NamespacedName) {
+			// Tests hold a Ready control plane to see what the provider does with a
+			// kubeconfig Secret that is missing or damaged. The live read closes the race
+			// between a test's hold and its deletion of the Secret right after.
+			return ctrl.Result{}, nil
+		}
+		// Kamaji re-creates the kubeconfig Secret when it is deleted out of band, with
+		// new credentials.
 		return ctrl.Result{}, r.ensureKubeconfig(ctx, tcp)
 	}
 
@@ -99,7 +109,7 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		// plane serving.
 		transitional = kamaji.StatusReady
 	}
-	if tcp.GetAnnotations()[HoldAnnotation] == "true" {
+	if held {
 		if phase == transitional {
 			return ctrl.Result{}, nil
 		}
@@ -148,6 +158,16 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}
 	r.opts.Log.Info("TenantControlPlane ready", "object", req.String(), "version", desired, "endpoint", endpoint)
 	return ctrl.Result{}, nil
+}
+
+// heldNow reads the hold annotation from the API server rather than the cache.
+func (r *tenantControlPlaneReconciler) heldNow(ctx context.Context, key types.NamespacedName) bool {
+	tcp := &unstructured.Unstructured{}
+	tcp.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
+	if err := r.mgr.GetAPIReader().Get(ctx, key, tcp); err != nil {
+		return false
+	}
+	return tcp.GetAnnotations()[HoldAnnotation] == "true"
 }
 
 // hasReadyStatus reports whether the simulator already published the endpoint and the
@@ -238,7 +258,7 @@ func kubeconfigFor(srv TenantServer, cluster, user string) ([]byte, error) {
 	context := user + "@" + cluster
 	cfg := clientcmdapi.Config{
 		Clusters: map[string]*clientcmdapi.Cluster{cluster: {
-			Server:                   srv.URL(),
+			Server:                   strings.TrimSuffix(srv.URL(), "/"),
 			CertificateAuthorityData: srv.CA(),
 		}},
 		AuthInfos: map[string]*clientcmdapi.AuthInfo{user: {

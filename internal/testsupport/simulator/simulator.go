@@ -25,7 +25,8 @@ import (
 )
 
 // HoldAnnotation set to "true" on a TenantControlPlane, KamajiControlPlane or
-// MachineDeployment keeps it from ever becoming ready, for tests of timeouts.
+// MachineDeployment keeps it from ever becoming ready, for tests of timeouts. On a Ready
+// TenantControlPlane it stops the simulator from repairing its kubeconfig Secret.
 const HoldAnnotation = "simulator.qumulus.io/hold"
 
 // FieldManager is the field manager of everything the simulator writes.

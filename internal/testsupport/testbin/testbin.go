@@ -349,3 +349,17 @@ func copyTree(src, dst string) error {
 		return errors.Join(err, out.Close())
 	})
 }
+
+// Provider builds the provider from this checkout into dir and returns the binary's path,
+// named as Terraform expects to find it in a development override.
+func Provider(ctx context.Context, dir string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "terraform-provider-qumulus")
+	if err := run(goCommand(ctx, root, "build", "-o", out, ".")); err != nil {
+		return "", err
+	}
+	return out, nil
+}

@@ -1,6 +1,6 @@
 // Command testbin builds (once) the binaries the tests use and prints their paths.
 //
-//	testbin            prints NAME=path for etcd, kube-apiserver and terraform
+//	testbin            prints NAME=path for etcd, kube-apiserver, terraform and tofu
 //	testbin NAME...    prints the path of each (etcd, kube-apiserver, terraform, tofu)
 package main
 
@@ -28,7 +28,7 @@ func main() {
 	names := flag.Args()
 	pairs := len(names) == 0
 	if pairs {
-		names = []string{"etcd", "kube-apiserver", "terraform"}
+		names = []string{"etcd", "kube-apiserver", "terraform", "tofu"}
 	}
 	for _, name := range names {
 		t, ok := tools[name]
