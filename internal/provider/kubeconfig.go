@@ -91,6 +91,20 @@ func kubeconfigAttributes() []kubeconfigAttribute {
 	}
 }
 
+// kubeconfigSchema renders kubeconfigAttributes with the attribute types of one schema
+// package: the data source's or the ephemeral resource's.
+func kubeconfigSchema[A any](str, boolean func(kubeconfigAttribute) A) map[string]A {
+	out := map[string]A{}
+	for _, a := range kubeconfigAttributes() {
+		if a.boolean {
+			out[a.name] = boolean(a)
+		} else {
+			out[a.name] = str(a)
+		}
+	}
+	return out
+}
+
 // The configuration names the cluster either by cluster_id or by namespace and name.
 var (
 	kubeconfigByID   = path.MatchRoot("cluster_id")

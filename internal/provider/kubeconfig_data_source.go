@@ -27,15 +27,13 @@ func (d *kubeconfigDataSource) Metadata(_ context.Context, req datasource.Metada
 }
 
 func (d *kubeconfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	attributes := map[string]schema.Attribute{}
-	for _, a := range kubeconfigAttributes() {
-		if a.boolean {
-			attributes[a.name] = schema.BoolAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive}
-			continue
-		}
-		attributes[a.name] = schema.StringAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed,
-			Sensitive: a.sensitive, Validators: a.validators}
-	}
+	attributes := kubeconfigSchema(
+		func(a kubeconfigAttribute) schema.Attribute {
+			return schema.StringAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive, Validators: a.validators}
+		},
+		func(a kubeconfigAttribute) schema.Attribute {
+			return schema.BoolAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive}
+		})
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the admin kubeconfig of a cluster (a Kamaji control plane) from the Secret Kamaji " +
 			"writes on the management cluster, and takes it apart into the settings the `kubernetes`, `helm` and other " +

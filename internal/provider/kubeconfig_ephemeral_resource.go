@@ -27,15 +27,13 @@ func (e *kubeconfigEphemeralResource) Metadata(_ context.Context, req ephemeral.
 }
 
 func (e *kubeconfigEphemeralResource) Schema(_ context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
-	attributes := map[string]schema.Attribute{}
-	for _, a := range kubeconfigAttributes() {
-		if a.boolean {
-			attributes[a.name] = schema.BoolAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive}
-			continue
-		}
-		attributes[a.name] = schema.StringAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed,
-			Sensitive: a.sensitive, Validators: a.validators}
-	}
+	attributes := kubeconfigSchema(
+		func(a kubeconfigAttribute) schema.Attribute {
+			return schema.StringAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive, Validators: a.validators}
+		},
+		func(a kubeconfigAttribute) schema.Attribute {
+			return schema.BoolAttribute{MarkdownDescription: a.description, Optional: a.optional, Computed: a.computed, Sensitive: a.sensitive}
+		})
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the admin kubeconfig of a cluster (a Kamaji control plane) like the data source " +
 			"`qumulus_kubeconfig`, without ever writing it to the plan or the state: use it to configure the " +
