@@ -26,13 +26,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenant"
@@ -124,23 +120,13 @@ func certificateCommonName(addr, attribute, want string) resource.TestCheckFunc 
 	}
 }
 
-// rotateKubeconfig deletes the admin kubeconfig Secret, as an operator forcing Kamaji to
-// issue new credentials does, and waits until it is written again with other ones.
+// rotateKubeconfig makes Kamaji issue new credentials for the cluster.
 func rotateKubeconfig(t *testing.T, ns, cluster string) {
 	t.Helper()
 	cs, _ := kubeClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := kamaji.AdminKubeconfigSecretName(cluster)
-	old, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	must(t, err)
-	must(t, cs.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}))
-	lw := cache.NewListWatchFromClient(cs.CoreV1().RESTClient(), "secrets", ns, fields.OneTermEqualSelector("metadata.name", name))
-	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Secret{}, nil, func(e watch.Event) (bool, error) {
-		s, ok := e.Object.(*corev1.Secret)
-		return ok && e.Type != watch.Deleted && s.UID != old.UID && len(s.Data[kamaji.AdminKubeconfigKey]) > 0, nil
-	})
-	must(t, err)
+	must(t, acctest.RotateKubeconfig(ctx, cs, ns, cluster))
 }
 
 func TestAccKubeconfig_dataSource(t *testing.T) {

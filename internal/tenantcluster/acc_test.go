@@ -9,12 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -75,19 +71,7 @@ func TestAccCache_tenantAPIServer(t *testing.T) {
 	}
 
 	// Kamaji writes a deleted kubeconfig Secret again, with new credentials.
-	secrets := cs.CoreV1().Secrets(ns.Name)
-	old, err := secrets.Get(ctx, kamaji.AdminKubeconfigSecretName("prod"), metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := secrets.Delete(ctx, old.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	lw := cache.NewListWatchFromClient(cs.CoreV1().RESTClient(), "secrets", ns.Name, fields.OneTermEqualSelector("metadata.name", old.Name))
-	if _, err := watchtools.UntilWithSync(ctx, lw, &corev1.Secret{}, nil, func(e watch.Event) (bool, error) {
-		s, ok := e.Object.(*corev1.Secret)
-		return ok && e.Type != watch.Deleted && s.UID != old.UID, nil
-	}); err != nil {
+	if err := acctest.RotateKubeconfig(ctx, cs, ns.Name, "prod"); err != nil {
 		t.Fatal(err)
 	}
 
