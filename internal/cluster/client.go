@@ -12,15 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -246,7 +241,7 @@ func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 			FieldValidation: metav1.FieldValidationStrict,
 		})
 		if err != nil {
-			if isUnknownField(err) {
+			if kube.IsUnknownField(err) {
 				return applied, &UnsupportedFieldError{Object: o.kind, Err: err}
 			}
 			return applied, &ObjectError{"applying", k.describe(o), err}
@@ -254,15 +249,6 @@ func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 		applied++
 	}
 	return applied, nil
-}
-
-func isUnknownField(err error) bool {
-	// Server-side apply refuses an undeclared field while it builds the typed patch (an
-	// internal error, not a 400); strict validation of other requests says "unknown field".
-	var status apierrors.APIStatus
-	msg := err.Error()
-	return errors.As(err, &status) &&
-		(strings.Contains(msg, "unknown field") || strings.Contains(msg, "field not declared in schema"))
 }
 
 // DetectMode finds the cluster name in namespace and reports whether it is in Cluster API
@@ -354,8 +340,7 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 	}
 	var last Status
 	lastDescribed := ""
-	lw := c.listWatch(k, tenantControlPlane)
-	check := func(obj *unstructured.Unstructured) bool {
+	err := kube.WatchObject(ctx, c.Dynamic.Resource(tenantControlPlane.gvr).Namespace(k.Namespace), k.Name, func(obj *unstructured.Unstructured) bool {
 		last = StatusOf(obj)
 		if d := last.Describe(want); d != lastDescribed {
 			lastDescribed = d
@@ -364,20 +349,6 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 			}
 		}
 		return last.Ready(want)
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
-		for _, item := range store.List() {
-			if obj, ok := item.(*unstructured.Unstructured); ok {
-				return check(obj), nil
-			}
-		}
-		return check(nil), nil
-	}, func(e watch.Event) (bool, error) {
-		obj, _ := e.Object.(*unstructured.Unstructured)
-		if e.Type == watch.Deleted {
-			obj = nil
-		}
-		return check(obj), nil
 	})
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return last, fmt.Errorf("waiting for %s: %w", k.describe(tenantControlPlane), ctx.Err())
@@ -386,21 +357,6 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 		return last, &NotReadyError{Object: k.describe(tenantControlPlane), Want: want, Last: last, Err: err}
 	}
 	return last, nil
-}
-
-func (c *Client) listWatch(k Key, o object) *cache.ListWatch {
-	selector := fields.OneTermEqualSelector("metadata.name", k.Name).String()
-	resource := c.Dynamic.Resource(o.gvr).Namespace(k.Namespace)
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = selector
-			return resource.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = selector
-			return resource.Watch(ctx, opts)
-		},
-	}
 }
 
 // Delete deletes the cluster's objects (the Cluster first in Cluster API mode, so that
@@ -433,12 +389,7 @@ func (c *Client) Delete(ctx context.Context, k Key) error {
 }
 
 func (c *Client) waitGone(ctx context.Context, k Key, o object) error {
-	_, err := watchtools.UntilWithSync(ctx, c.listWatch(k, o), &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
-		return len(store.List()) == 0, nil
-	}, func(e watch.Event) (bool, error) {
-		return e.Type == watch.Deleted, nil
-	})
-	return err
+	return kube.WaitGone(ctx, c.Dynamic.Resource(o.gvr).Namespace(k.Namespace), kube.NameSelector(k.Name))
 }
 
 func (c *Client) stuck(ctx context.Context, k Key, kinds []object, cause error) error {

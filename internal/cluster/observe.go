@@ -262,30 +262,10 @@ func has(o *unstructured.Unstructured, path ...string) bool {
 	return found
 }
 
-func str(o *unstructured.Unstructured, path ...string) string {
-	v, _, _ := unstructured.NestedString(o.Object, path...)
-	return v
-}
+func str(o *unstructured.Unstructured, path ...string) string { return kube.NestedString(o, path...) }
 
 func integer(o *unstructured.Unstructured, path ...string) *int64 {
-	v, found, err := unstructured.NestedFieldNoCopy(o.Object, path...)
-	if !found || err != nil {
-		return nil
-	}
-	switch n := v.(type) {
-	case int64:
-		return &n
-	case float64:
-		i := int64(n)
-		return &i
-	case json.Number:
-		i, err := n.Int64()
-		if err != nil {
-			return nil
-		}
-		return &i
-	}
-	return nil
+	return kube.NestedInt64(o, path...)
 }
 
 // strs returns nil when the field is absent and an empty slice when it is an empty list.

@@ -363,11 +363,14 @@ func withReplace(a schema.ListAttribute, maxItems int) schema.ListAttribute {
 // attrTypes returns the attribute types of the object attribute at names (nested through
 // single nested attributes, and the element of list nested ones).
 func attrTypes(names ...string) map[string]attr.Type {
-	t := clusterSchemaType()
+	return schemaAttrTypes("qumulus_cluster", clusterSchemaType(), names...)
+}
+
+func schemaAttrTypes(resource string, t attr.Type, names ...string) map[string]attr.Type {
 	for _, n := range names {
 		obj, ok := t.(attr.TypeWithAttributeTypes)
 		if !ok {
-			panic(fmt.Sprintf("qumulus_cluster schema: %v is not an object", names))
+			panic(fmt.Sprintf("%s schema: %v is not an object", resource, names))
 		}
 		t = obj.AttributeTypes()[n]
 		if l, ok := t.(types.ListType); ok {
@@ -376,7 +379,7 @@ func attrTypes(names ...string) map[string]attr.Type {
 	}
 	obj, ok := t.(attr.TypeWithAttributeTypes)
 	if !ok {
-		panic(fmt.Sprintf("qumulus_cluster schema: %v is not an object", names))
+		panic(fmt.Sprintf("%s schema: %v is not an object", resource, names))
 	}
 	return obj.AttributeTypes()
 }

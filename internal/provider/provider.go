@@ -295,6 +295,7 @@ func (p *qumulusProvider) Resources(_ context.Context) []func() resource.Resourc
 	return []func() resource.Resource{
 		NewTenantResource,
 		NewClusterResource,
+		NewWorkerPoolResource,
 	}
 }
 

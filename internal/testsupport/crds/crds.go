@@ -1,7 +1,8 @@
 // Package crds finds the CustomResourceDefinitions the local management cluster installs:
 // the upstream Kamaji and KamajiControlPlane CRDs from ../shared/crds when that folder
 // exists, otherwise Kamaji v1.0.0's CRDs from the Go module cache and this package's own
-// KamajiControlPlane CRD; Cluster API's from the sigs.k8s.io/cluster-api module.
+// KamajiControlPlane CRD; Cluster API's from the sigs.k8s.io/cluster-api module, and the
+// DockerMachineTemplate of its test module (an infrastructure provider for worker pools).
 package crds
 
 import (
@@ -129,6 +130,22 @@ func Load(ctx context.Context) (Set, error) {
 	if err := add("Cluster API "+version+" CRDs from the Go module cache", capiCRDs, nil); err != nil {
 		return set, err
 	}
+	// An infrastructure provider's machine template for worker pools: Cluster API's own
+	// Docker provider (CAPD), whose CRDs live in the test module of the same release.
+	testDir, err := testbin.ModuleDir(ctx, "sigs.k8s.io/cluster-api/test@"+version)
+	if err != nil {
+		return set, err
+	}
+	infra, err := fromFile(filepath.Join(testDir, "infrastructure", "docker", "config", "crd", "bases"), DockerMachineTemplateFile)
+	for _, c := range infra {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[capi.ContractLabel] = "v1beta2"
+	}
+	if err := add("Cluster API "+version+" Docker provider CRD from the Go module cache", infra, err); err != nil {
+		return set, err
+	}
 	return set, nil
 }
 
@@ -141,6 +158,18 @@ func labelContract(crds []*apiextensionsv1.CustomResourceDefinition) {
 		}
 		c.Labels[capi.ContractLabel] = capi.ControlPlaneVersion
 	}
+}
+
+// DockerMachineTemplateFile is the CRD of CAPD's DockerMachineTemplate
+// (infrastructure.cluster.x-k8s.io), the infrastructure template the worker-pool tests use.
+const DockerMachineTemplateFile = "infrastructure.cluster.x-k8s.io_dockermachinetemplates.yaml"
+
+func fromFile(dir, name string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	return decode(b)
 }
 
 func fromDir(fsys fs.FS, dir string) ([]*apiextensionsv1.CustomResourceDefinition, error) {

@@ -1,0 +1,57 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+)
+
+// Apply writes obj with server-side apply as FieldManager, forcing ownership of the fields
+// it sends. Strict field validation makes the API server refuse fields its CRD does not
+// know instead of dropping them silently (see IsUnknownField).
+func Apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	body, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	force := true
+	return r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
+		FieldManager:    FieldManager,
+		Force:           &force,
+		FieldValidation: metav1.FieldValidationStrict,
+	})
+}
+
+// IsUnknownField reports whether the API server refused a field its schema does not
+// declare: the CRD installed is older than the field.
+func IsUnknownField(err error) bool {
+	// Server-side apply refuses an undeclared field while it builds the typed patch (an
+	// internal error, not a 400); strict validation of other requests says "unknown field".
+	var status apierrors.APIStatus
+	msg := err.Error()
+	return errors.As(err, &status) &&
+		(strings.Contains(msg, "unknown field") || strings.Contains(msg, "field not declared in schema"))
+}
+
+// WaitGone watches the objects r lists with opts (a field or label selector) until there
+// are none.
+func WaitGone(ctx context.Context, r dynamic.ResourceInterface, opts metav1.ListOptions) error {
+	var store cache.Store
+	_, err := watchtools.UntilWithSync(ctx, ListWatch(r, opts), &unstructured.Unstructured{}, func(s cache.Store) (bool, error) {
+		store = s
+		return len(s.List()) == 0, nil
+	}, func(watch.Event) (bool, error) {
+		return len(store.List()) == 0, nil
+	})
+	return err
+}
