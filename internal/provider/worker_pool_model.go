@@ -119,8 +119,8 @@ func (m workerPoolModel) spec(ctx context.Context) (workerpool.Spec, diag.Diagno
 	var a autoscalingModel
 	if objectAs(ctx, m.Autoscaling, &a, &diags) {
 		s.Autoscaling = &workerpool.Autoscaling{Min: a.Min.ValueInt64(), Max: a.Max.ValueInt64()}
-	} else if !m.Replicas.IsUnknown() && !m.Replicas.IsNull() {
-		s.Replicas = new(m.Replicas.ValueInt64())
+	} else {
+		s.Replicas = int64Ptr(m.Replicas)
 	}
 	if !m.NodeTaints.IsNull() && !m.NodeTaints.IsUnknown() {
 		var taints []taintModel
@@ -157,7 +157,7 @@ func (m workerPoolModel) spec(ctx context.Context) (workerpool.Spec, diag.Diagno
 	}
 	var h healthCheckModel
 	if objectAs(ctx, m.HealthCheck, &h, &diags) {
-		s.HealthCheck = &workerpool.HealthCheck{NodeStartupTimeoutSeconds: int64Pointer(h.NodeStartupTimeoutSeconds), MaxUnhealthy: h.MaxUnhealthy.ValueString()}
+		s.HealthCheck = &workerpool.HealthCheck{NodeStartupTimeoutSeconds: int64Ptr(h.NodeStartupTimeoutSeconds), MaxUnhealthy: h.MaxUnhealthy.ValueString()}
 		if !h.UnhealthyNodeConditions.IsNull() && !h.UnhealthyNodeConditions.IsUnknown() {
 			var conds []nodeConditionModel
 			diags.Append(h.UnhealthyNodeConditions.ElementsAs(ctx, &conds, false)...)
@@ -169,13 +169,6 @@ func (m workerPoolModel) spec(ctx context.Context) (workerpool.Spec, diag.Diagno
 		}
 	}
 	return s, diags
-}
-
-func int64Pointer(v types.Int64) *int64 {
-	if v.IsNull() || v.IsUnknown() {
-		return nil
-	}
-	return new(v.ValueInt64())
 }
 
 // fromObserved writes what the management cluster has into the model. prior (the state
