@@ -478,7 +478,6 @@ func addClusterError(diags *diag.Diagnostics, host string, s cluster.Spec, actio
 		unsupported *cluster.UnsupportedFieldError
 		notReady    *cluster.NotReadyError
 		stuck       *cluster.StuckError
-		objErr      *cluster.ObjectError
 		subject     = fmt.Sprintf("cluster %s/%s", s.Namespace, s.Name)
 		inspect     = fmt.Sprintf("kubectl -n %s describe tenantcontrolplane %s", s.Namespace, s.Name)
 	)
@@ -489,13 +488,7 @@ func addClusterError(diags *diag.Diagnostics, host string, s cluster.Spec, actio
 				"tenant first and refer to it (namespace = qumulus_tenant.<name>.namespace) so that Terraform orders the two.",
 				missing.Namespace, host, subject))
 	case errors.As(err, &exists):
-		who := "It was not made by this provider"
-		if exists.Managed {
-			who = "It carries this provider's labels: it is probably in another Terraform state, or a state was lost"
-		}
-		diags.AddError("Cluster Already Exists",
-			fmt.Sprintf("Cannot create %s: %s already exists. %s. Import it (`terraform import <address> %s/%s`) or choose another name.",
-				subject, exists.Object, who, s.Namespace, s.Name))
+		addExistsError(diags, "Cluster Already Exists", subject, exists, s.Namespace+"/"+s.Name)
 	case errors.As(err, &unsupported):
 		diags.AddError("Field Not Known To The Installed Kamaji",
 			fmt.Sprintf("The management cluster at %s refused %s: the %s CRD installed there does not know a field the "+
@@ -522,8 +515,29 @@ func addClusterError(diags *diag.Diagnostics, host string, s cluster.Spec, actio
 				"once it has deleted the tenant's data from the DataStore: check that the DataStore is ready and Kamaji's logs "+
 				"(`%s`). Then destroy again, or raise timeouts.delete.",
 				strings.ToUpper(subject[:1])+subject[1:], timeout, strings.Join(stuck.Remaining, "; "), inspect))
+	default:
+		addTimeoutOrAPIError(diags, "Cluster Timed Out", host, subject, action, timeout, err)
+	}
+}
+
+// addExistsError reports that creating subject found object (namespace/name) in the way.
+func addExistsError(diags *diag.Diagnostics, title, subject string, exists *cluster.ExistsError, id string) {
+	who := "It was not made by this provider"
+	if exists.Managed {
+		who = "It carries this provider's labels: it is probably in another Terraform state, or a state was lost"
+	}
+	diags.AddError(title,
+		fmt.Sprintf("Cannot create %s: %s already exists. %s. Import it (`terraform import <address> %s`) or choose another name.",
+			subject, exists.Object, who, id))
+}
+
+// addTimeoutOrAPIError reports what is left of an error of the cluster or workerpool
+// package: a timeout of the whole action, or a failed call to the management cluster.
+func addTimeoutOrAPIError(diags *diag.Diagnostics, timedOutTitle, host, subject, action string, timeout time.Duration, err error) {
+	var objErr *cluster.ObjectError
+	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Cluster Timed Out",
+		diags.AddError(timedOutTitle,
 			fmt.Sprintf("%s %s did not finish within %s. Raise timeouts.%s or check the API server at %s.\n\n%s",
 				strings.ToUpper(action[:1])+action[1:], subject, timeout, timeoutName(action), host, err))
 	case errors.As(err, &objErr):

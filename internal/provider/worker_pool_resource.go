@@ -430,7 +430,6 @@ func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, actio
 		unsupported *cluster.UnsupportedFieldError
 		notReady    *workerpool.NotReadyError
 		stuck       *cluster.StuckError
-		objErr      *cluster.ObjectError
 		subject     = fmt.Sprintf("worker pool %s/%s", s.Namespace, s.Name)
 		Subject     = "Worker pool " + s.Namespace + "/" + s.Name
 		inspect     = fmt.Sprintf("kubectl -n %s describe machinedeployment %s; kubectl -n %s get machinesets,machines -l cluster.x-k8s.io/deployment-name=%s",
@@ -470,13 +469,7 @@ func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, actio
 			fmt.Sprintf("%s %s/%s, which %s refers to, does not exist. Create it first, correct infrastructure.name, or give "+
 				"infrastructure.spec to let the provider make the template.", template.Kind.Kind, template.Namespace, template.Name, subject))
 	case errors.As(err, &exists):
-		who := "It was not made by this provider"
-		if exists.Managed {
-			who = "It carries this provider's labels: it is probably in another Terraform state, or a state was lost"
-		}
-		diags.AddError("Worker Pool Already Exists",
-			fmt.Sprintf("Cannot create %s: %s already exists. %s. Import it (`terraform import <address> %s/%s`) or choose another name.",
-				subject, exists.Object, who, s.Namespace, s.Name))
+		addExistsError(diags, "Worker Pool Already Exists", subject, exists, s.Namespace+"/"+s.Name)
 	case errors.As(err, &unsupported):
 		diags.AddError("Field Not Known To The Installed Cluster API",
 			fmt.Sprintf("The management cluster at %s refused %s: the %s CRD installed there does not know a field the "+
@@ -500,13 +493,7 @@ func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, actio
 				"lets the MachineDeployment go; a Node that cannot be drained (a PodDisruptionBudget) or an infrastructure "+
 				"provider that cannot delete a machine holds it. Inspect `%s`. Then destroy again, or raise timeouts.delete.",
 				Subject, timeout, strings.Join(stuck.Remaining, "; "), inspect))
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Worker Pool Timed Out",
-			fmt.Sprintf("%s %s did not finish within %s. Raise timeouts.%s or check the API server at %s.\n\n%s",
-				strings.ToUpper(action[:1])+action[1:], subject, timeout, timeoutName(action), host, err))
-	case errors.As(err, &objErr):
-		addAPIError(diags, host, fmt.Sprintf("%s %s of %s", objErr.Action, objErr.Object, subject), objErr.Err)
 	default:
-		addAPIError(diags, host, action+" "+subject, err)
+		addTimeoutOrAPIError(diags, "Worker Pool Timed Out", host, subject, action, timeout, err)
 	}
 }
