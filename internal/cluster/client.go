@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -29,69 +27,7 @@ type Client struct {
 }
 
 // ErrNotFound means the cluster's objects are not in the management cluster.
-var ErrNotFound = errors.New("cluster not found")
-
-// NamespaceMissingError means the tenant namespace of a cluster does not exist.
-type NamespaceMissingError struct{ Namespace string }
-
-func (e *NamespaceMissingError) Error() string {
-	return fmt.Sprintf("namespace %s does not exist", e.Namespace)
-}
-
-// ExistsError means an object the cluster would create is already there.
-type ExistsError struct {
-	Object string
-	// Managed is true when the provider made it (it carries the provider's labels).
-	Managed bool
-}
-
-func (e *ExistsError) Error() string { return e.Object + " already exists" }
-
-// UnsupportedFieldError means the installed CRD does not know a field the provider sent:
-// the Kamaji or Cluster API release in the management cluster is older than the field.
-type UnsupportedFieldError struct {
-	Object string
-	Err    error
-}
-
-func (e *UnsupportedFieldError) Error() string {
-	return fmt.Sprintf("the %s CRD installed does not know a field that was set: %v", e.Object, e.Err)
-}
-func (e *UnsupportedFieldError) Unwrap() error { return e.Err }
-
-// NotReadyError means the control plane did not become ready before the context ended.
-type NotReadyError struct {
-	Object string
-	Want   Spec
-	Last   Status
-	Err    error
-}
-
-func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("%s is not ready: %s", e.Object, e.Last.Describe(e.Want))
-}
-func (e *NotReadyError) Unwrap() error { return e.Err }
-
-// StuckError means deleted objects were still there when the context ended.
-type StuckError struct {
-	// Remaining describes each object left, with its finalizers.
-	Remaining []string
-	Err       error
-}
-
-func (e *StuckError) Error() string {
-	return fmt.Sprintf("still there: %s (%v)", strings.Join(e.Remaining, "; "), e.Err)
-}
-func (e *StuckError) Unwrap() error { return e.Err }
-
-// ObjectError is a failed call about one object.
-type ObjectError struct {
-	Action, Object string
-	Err            error
-}
-
-func (e *ObjectError) Error() string { return fmt.Sprintf("%s %s: %v", e.Action, e.Object, e.Err) }
-func (e *ObjectError) Unwrap() error { return e.Err }
+var ErrNotFound = fmt.Errorf("cluster %w", kube.ErrNotFound)
 
 // Describe tells, for error messages and logs, where the control plane is relative to want.
 func (s Status) Describe(want Spec) string {
@@ -113,14 +49,24 @@ func (s Status) Describe(want Spec) string {
 	if installed == "" {
 		installed = "none"
 	}
-	if !SameVersion(s.InstalledVersion, want.Version) {
+	if !kube.SameVersion(s.InstalledVersion, want.Version) {
 		parts = append(parts, fmt.Sprintf("installed version %s, wanted %s", installed, want.Version))
 	}
-	if !SameVersion(s.RequestedVersion, want.Version) {
+	if !kube.SameVersion(s.RequestedVersion, want.Version) {
 		parts = append(parts, fmt.Sprintf("spec.kubernetes.version still %s", s.RequestedVersion))
 	}
 	if s.ObservedReported && s.ObservedGeneration < s.Generation {
 		parts = append(parts, fmt.Sprintf("Kamaji has seen generation %d of %d", s.ObservedGeneration, s.Generation))
+	}
+	if want.Replicas != nil && (s.SpecReplicas == nil || *s.SpecReplicas != *want.Replicas) {
+		parts = append(parts, fmt.Sprintf("spec.controlPlane.deployment.replicas not yet %d", *want.Replicas))
+	}
+	if d, n := s.Deployment, s.wantReplicas(want); !d.Settled(n) {
+		if d.Reported {
+			parts = append(parts, fmt.Sprintf("control plane pods: %d/%d, %d ready, %d available, %d updated", d.Replicas, n, d.Ready, d.Available, d.Updated))
+		} else {
+			parts = append(parts, "no control plane Deployment in status yet")
+		}
 	}
 	if s.KubeconfigSecret == "" {
 		parts = append(parts, "no admin kubeconfig Secret named in status yet")
@@ -170,22 +116,16 @@ func (c *Client) get(ctx context.Context, k Key, o object) (*unstructured.Unstru
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &ObjectError{"reading", k.describe(o), err}
+		return nil, &kube.ObjectError{Action: "reading", Object: k.describe(o), Err: err}
 	}
 	return obj, nil
 }
 
 // Prepare checks that the tenant namespace exists and copies its tenant label to s.
 func (c *Client) Prepare(ctx context.Context, s *Spec) error {
-	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, s.Namespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &NamespaceMissingError{Namespace: s.Namespace}
-	}
-	if err != nil {
-		return &ObjectError{"reading", "namespace " + s.Namespace, err}
-	}
-	s.Tenant = ns.Labels[kube.LabelTenant]
-	return nil
+	tenant, err := kube.NamespaceTenant(ctx, c.Kube, s.Namespace)
+	s.Tenant = tenant
+	return err
 }
 
 // CheckFree refuses to create a cluster over objects that already exist: a
@@ -211,17 +151,15 @@ func (c *Client) CheckFree(ctx context.Context, s Spec) error {
 			continue
 		}
 		if obj != nil {
-			return &ExistsError{Object: k.describe(o), Managed: obj.GetLabels()[kube.LabelManagedBy] == kube.ManagedBy}
+			return kube.ExistsErrorFor(k.describe(o), obj)
 		}
 	}
 	return nil
 }
 
-// Apply writes the cluster's objects with server-side apply, owning the fields it sends.
-// Strict field validation makes the API server refuse fields its CRDs do not know, instead
-// of silently dropping them.
+// Apply writes the cluster's objects with server-side apply (see kube.Apply), in
+// creation order, and reports how many it wrote.
 func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
-	k := s.Key()
 	for _, obj := range s.Objects() {
 		o := tenantControlPlane
 		switch obj.GetKind() {
@@ -230,21 +168,8 @@ func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 		case clusterAPICluster.kind:
 			o = clusterAPICluster
 		}
-		body, err := json.Marshal(obj.Object)
-		if err != nil {
+		if _, err := kube.Apply(ctx, c.Dynamic.Resource(o.gvr).Namespace(s.Namespace), obj); err != nil {
 			return applied, err
-		}
-		force := true
-		_, err = c.Dynamic.Resource(o.gvr).Namespace(s.Namespace).Patch(ctx, s.Name, types.ApplyPatchType, body, metav1.PatchOptions{
-			FieldManager:    kube.FieldManager,
-			Force:           &force,
-			FieldValidation: metav1.FieldValidationStrict,
-		})
-		if err != nil {
-			if kube.IsUnknownField(err) {
-				return applied, &UnsupportedFieldError{Object: o.kind, Err: err}
-			}
-			return applied, &ObjectError{"applying", k.describe(o), err}
 		}
 		applied++
 	}
@@ -323,7 +248,7 @@ func (c *Client) caCertificate(ctx context.Context, k Key, s Status) (string, er
 		return "", nil
 	}
 	if err != nil {
-		return "", &ObjectError{"reading", fmt.Sprintf("CA Secret %s/%s", k.Namespace, name), err}
+		return "", &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("CA Secret %s/%s", k.Namespace, name), Err: err}
 	}
 	return string(secret.Data[CACertificateKey]), nil
 }
@@ -354,7 +279,7 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 		return last, fmt.Errorf("waiting for %s: %w", k.describe(tenantControlPlane), ctx.Err())
 	}
 	if err != nil {
-		return last, &NotReadyError{Object: k.describe(tenantControlPlane), Want: want, Last: last, Err: err}
+		return last, &kube.NotReadyError{Object: k.describe(tenantControlPlane), Last: last.Describe(want), Err: err}
 	}
 	return last, nil
 }
@@ -378,7 +303,7 @@ func (c *Client) Delete(ctx context.Context, k Key) error {
 				PropagationPolicy: ptr(metav1.DeletePropagationBackground),
 			})
 			if err != nil && !apierrors.IsNotFound(err) {
-				return &ObjectError{"deleting", k.describe(o), err}
+				return &kube.ObjectError{Action: "deleting", Object: k.describe(o), Err: err}
 			}
 		}
 		if err := c.waitGone(ctx, k, o); err != nil {
@@ -395,16 +320,13 @@ func (c *Client) waitGone(ctx context.Context, k Key, o object) error {
 func (c *Client) stuck(ctx context.Context, k Key, kinds []object, cause error) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	stuck := &StuckError{Err: cause}
+	stuck := &kube.StuckError{Err: cause}
 	for _, o := range kinds {
 		obj, err := c.get(ctx, k, o)
 		if err != nil || obj == nil {
 			continue
 		}
-		what := k.describe(o)
-		if f := obj.GetFinalizers(); len(f) > 0 {
-			what += " (finalizers: " + strings.Join(f, ", ") + ")"
-		}
+		what := kube.Describe(k.describe(o), obj)
 		if o == tenantControlPlane {
 			if phase := StatusOf(obj).Phase; phase != "" {
 				what += " (status " + phase + ")"

@@ -38,8 +38,11 @@ type Status struct {
 	// InstalledVersion is status.kubernetesResources.version.version; RequestedVersion
 	// is spec.kubernetes.version.
 	InstalledVersion, RequestedVersion string
-	// Replicas is spec.controlPlane.deployment.replicas.
-	Replicas *int64
+	// SpecReplicas is spec.controlPlane.deployment.replicas: what the TenantControlPlane
+	// asks for, not what runs.
+	SpecReplicas *int64
+	// Deployment is status.kubernetesResources.deployment: the control plane pods that run.
+	Deployment DeploymentStatus
 	// Endpoint is status.controlPlaneEndpoint (host:port).
 	Endpoint string
 	// KubeconfigSecret is status.kubeconfig.admin.secretName.
@@ -55,17 +58,45 @@ type Status struct {
 	Finalizers                     []string
 }
 
-// Ready reports whether the control plane serves the spec: Ready (or, scaled to zero,
-// Sleeping) at the wanted version, the current generation observed, and the admin
-// kubeconfig published.
+// DeploymentStatus is what Kamaji copies from the control plane's Deployment.
+type DeploymentStatus struct {
+	// Reported is false until Kamaji has written status.kubernetesResources.deployment.
+	Reported                            bool
+	Replicas, Ready, Available, Updated int64
+}
+
+// Settled reports whether exactly want pods run, all ready, available and of the current
+// template: a scale or rollout is over and no old pod is left.
+func (d DeploymentStatus) Settled(want int64) bool {
+	return d.Reported && d.Replicas == want && d.Ready == want && d.Available == want && d.Updated == want
+}
+
+// Ready reports whether the control plane serves the spec, by what Kamaji reports: Ready
+// (or, scaled to zero, Sleeping) at the wanted version, the current generation observed,
+// the wanted number of pods ready, available and updated with no old pod left, and the
+// admin kubeconfig published. The spec checks only say the change has reached the
+// TenantControlPlane (in Cluster API mode Kamaji's provider copies it over).
 func (s Status) Ready(want Spec) bool {
 	phaseOK := s.Phase == kamaji.StatusReady || s.Phase == kamaji.StatusSleeping && want.Replicas != nil && *want.Replicas == 0
 	return s.Found && !s.Deleting && phaseOK &&
-		SameVersion(s.InstalledVersion, want.Version) && SameVersion(s.RequestedVersion, want.Version) &&
-		(want.Replicas == nil || s.Replicas != nil && *s.Replicas == *want.Replicas) &&
+		kube.SameVersion(s.InstalledVersion, want.Version) && kube.SameVersion(s.RequestedVersion, want.Version) &&
+		(want.Replicas == nil || s.SpecReplicas != nil && *s.SpecReplicas == *want.Replicas) &&
+		s.Deployment.Settled(s.wantReplicas(want)) &&
 		(want.DataStore == "" || s.DataStore == want.DataStore) &&
 		(!s.ObservedReported || s.ObservedGeneration >= s.Generation) &&
 		s.KubeconfigSecret != ""
+}
+
+// wantReplicas is the configured count, else the count in the TenantControlPlane's spec
+// (Kamaji's webhook defaults it), else whatever the Deployment reports it wants.
+func (s Status) wantReplicas(want Spec) int64 {
+	switch {
+	case want.Replicas != nil:
+		return *want.Replicas
+	case s.SpecReplicas != nil:
+		return *s.SpecReplicas
+	}
+	return max(s.Deployment.Replicas, 1)
 }
 
 // StatusOf reads the status of a TenantControlPlane (nil: not found).
@@ -79,7 +110,7 @@ func StatusOf(tcp *unstructured.Unstructured) Status {
 		Phase:            str(tcp, "status", "kubernetesResources", "version", "status"),
 		InstalledVersion: str(tcp, "status", "kubernetesResources", "version", "version"),
 		RequestedVersion: str(tcp, "spec", "kubernetes", "version"),
-		Replicas:         integer(tcp, "spec", "controlPlane", "deployment", "replicas"),
+		SpecReplicas:     integer(tcp, "spec", "controlPlane", "deployment", "replicas"),
 		Endpoint:         str(tcp, "status", "controlPlaneEndpoint"),
 		KubeconfigSecret: str(tcp, "status", "kubeconfig", "admin", "secretName"),
 		CASecret:         str(tcp, "status", "certificates", "ca", "secretName"),
@@ -88,6 +119,13 @@ func StatusOf(tcp *unstructured.Unstructured) Status {
 		Finalizers:       tcp.GetFinalizers(),
 	}
 	s.ObservedGeneration, s.ObservedReported, _ = unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
+	if d, found, _ := unstructured.NestedMap(tcp.Object, "status", "kubernetesResources", "deployment"); found {
+		s.Deployment.Reported = true
+		for into, key := range map[*int64]string{&s.Deployment.Replicas: "replicas", &s.Deployment.Ready: "readyReplicas",
+			&s.Deployment.Available: "availableReplicas", &s.Deployment.Updated: "updatedReplicas"} {
+			*into, _, _ = unstructured.NestedInt64(d, key)
+		}
+	}
 	return s
 }
 

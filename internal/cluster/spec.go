@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -251,28 +252,27 @@ func (s Spec) KamajiControlPlane() *unstructured.Unstructured {
 // Cluster is the Cluster API Cluster (cluster.x-k8s.io/v1beta2) of Cluster API mode.
 func (s Spec) Cluster() *unstructured.Unstructured {
 	n := s.Network
-	network := map[string]any{}
-	putInt(network, "apiServerPort", n.Port)
-	if len(n.PodCIDRs) > 0 {
-		network["pods"] = map[string]any{"cidrBlocks": stringsToList(n.PodCIDRs)}
-	}
-	if len(n.ServiceCIDRs) > 0 {
-		network["services"] = map[string]any{"cidrBlocks": stringsToList(n.ServiceCIDRs)}
-	}
-	putString(network, "serviceDomain", n.ClusterDomain)
-
-	spec := map[string]any{
-		"controlPlaneRef": map[string]any{
-			"apiGroup": capi.ControlPlaneGroup,
-			"kind":     capi.KamajiControlPlaneGVK.Kind,
-			"name":     s.Name,
+	c := clusterv1.Cluster{
+		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster"},
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: s.ObjectLabels(), Annotations: s.Annotations},
+		Spec: clusterv1.ClusterSpec{
+			ClusterNetwork: clusterv1.ClusterNetwork{
+				Pods:          clusterv1.NetworkRanges{CIDRBlocks: n.PodCIDRs},
+				Services:      clusterv1.NetworkRanges{CIDRBlocks: n.ServiceCIDRs},
+				ServiceDomain: n.ClusterDomain,
+			},
+			ControlPlaneRef: clusterv1.ContractVersionedObjectReference{
+				APIGroup: capi.ControlPlaneGroup, Kind: capi.KamajiControlPlaneGVK.Kind, Name: s.Name,
+			},
 		},
 	}
-	putMap(spec, "clusterNetwork", network)
-	if ref := s.ClusterAPI.Infrastructure; ref != nil {
-		spec["infrastructureRef"] = map[string]any{"apiGroup": ref.APIGroup, "kind": ref.Kind, "name": ref.Name}
+	if n.Port != nil {
+		c.Spec.ClusterNetwork.APIServerPort = int32(*n.Port)
 	}
-	return s.object(clusterv1.GroupVersion.String(), "Cluster", spec)
+	if ref := s.ClusterAPI.Infrastructure; ref != nil {
+		c.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: ref.Kind, Name: ref.Name}
+	}
+	return kube.MustUnstructured(&c)
 }
 
 func (s Spec) putDataStore(spec map[string]any, nameField string) {

@@ -3,7 +3,10 @@
 // follow the CRD schemas of Kamaji 26.x.
 package kamaji
 
-import "k8s.io/apimachinery/pkg/runtime/schema"
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
 
 const (
 	Group   = "kamaji.clastix.io"
@@ -43,4 +46,14 @@ func AdminKubeconfigSecretName(tenantControlPlane string) string {
 // status.certificates.ca does not name another.
 func CASecretName(tenantControlPlane string) string {
 	return tenantControlPlane + "-ca"
+}
+
+// InstalledVersion is the Kubernetes version a TenantControlPlane runs
+// (status.kubernetesResources.version.version), "" before Kamaji reports one.
+func InstalledVersion(tcp *unstructured.Unstructured) string {
+	if tcp == nil {
+		return ""
+	}
+	v, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "version")
+	return v
 }

@@ -18,18 +18,31 @@ import (
 
 // Apply writes obj with server-side apply as FieldManager, forcing ownership of the fields
 // it sends. Strict field validation makes the API server refuse fields its CRD does not
-// know instead of dropping them silently (see IsUnknownField).
+// know instead of dropping them silently: that is an *UnsupportedFieldError, any other
+// failure an *ObjectError.
 func Apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	what := obj.GetKind() + " " + obj.GetName()
+	if obj.GetNamespace() != "" {
+		what = obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
+	}
 	body, err := json.Marshal(obj.Object)
 	if err != nil {
-		return nil, err
+		return nil, &ObjectError{"encoding", what, err}
 	}
 	force := true
-	return r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
+	applied, err := r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
 		FieldManager:    FieldManager,
 		Force:           &force,
 		FieldValidation: metav1.FieldValidationStrict,
 	})
+	switch {
+	case err == nil:
+		return applied, nil
+	case IsUnknownField(err):
+		return nil, &UnsupportedFieldError{Object: obj.GetKind(), Err: err}
+	default:
+		return nil, &ObjectError{"applying", what, err}
+	}
 }
 
 // IsUnknownField reports whether the API server refused a field its schema does not

@@ -177,11 +177,9 @@ func TestRESTConfigExplicit(t *testing.T) {
 }
 
 func TestExpandPath(t *testing.T) {
-	t.Parallel()
-	home, err := os.UserHomeDir()
-	if err != nil {
-		t.Skip(err)
-	}
+	// A HOME of its own: the test does not depend on the environment's.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	for in, want := range map[string]string{
 		"~/.kube/config": filepath.Join(home, ".kube/config"),
 		"~":              home,
@@ -195,6 +193,16 @@ func TestExpandPath(t *testing.T) {
 	}
 }
 
+func TestExpandPathWithoutHome(t *testing.T) {
+	t.Setenv("HOME", "")
+	if got, err := ExpandPath("~/.kube/config"); err == nil {
+		t.Errorf("ExpandPath(~/.kube/config) without HOME = %q, want an error", got)
+	}
+	if got, err := ExpandPath("/abs/path"); err != nil || got != "/abs/path" {
+		t.Errorf("ExpandPath(/abs/path) without HOME = %q, %v", got, err)
+	}
+}
+
 func TestConnectionBuildsOnceAndReportsErrors(t *testing.T) {
 	t.Parallel()
 	conn := NewConnection(Config{Host: "https://h.example"})
@@ -202,7 +210,10 @@ func TestConnectionBuildsOnceAndReportsErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := conn.Clients()
+	b, err := conn.Clients()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a != b {
 		t.Error("Clients built twice")
 	}

@@ -4,18 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"reflect"
 
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 )
 
 type clusterModel struct {
@@ -125,7 +125,7 @@ func (m clusterModel) spec(ctx context.Context) (cluster.Spec, diag.Diagnostics)
 		Labels:            mapOf(ctx, m.Labels, &diags),
 		Annotations:       mapOf(ctx, m.Annotations, &diags),
 	}
-	v, err := cluster.NormalizeVersion(m.Version.ValueString())
+	v, err := kube.NormalizeVersion(m.Version.ValueString())
 	if err != nil {
 		diags.AddAttributeError(path.Root("version"), "Invalid Kubernetes Version", err.Error())
 	}
@@ -201,15 +201,6 @@ func (m clusterModel) spec(ctx context.Context) (cluster.Spec, diag.Diagnostics)
 	return s, diags
 }
 
-// objectAs reads a known, non-null object into target and reports whether it did.
-func objectAs(ctx context.Context, o types.Object, target any, diags *diag.Diagnostics) bool {
-	if o.IsNull() || o.IsUnknown() {
-		return false
-	}
-	diags.Append(o.As(ctx, target, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
-	return !diags.HasError()
-}
-
 func imageAddonOf(ctx context.Context, o types.Object, diags *diag.Diagnostics) *cluster.ImageAddon {
 	var m imageAddonModel
 	if !objectAs(ctx, o, &m, diags) {
@@ -230,33 +221,6 @@ func componentOf(ctx context.Context, o types.Object, diags *diag.Diagnostics) c
 	}
 }
 
-func int64Ptr(v types.Int64) *int64 {
-	if v.IsNull() || v.IsUnknown() {
-		return nil
-	}
-	i := v.ValueInt64()
-	return &i
-}
-
-// listOf returns nil for a null or unknown list (not sent), else its strings.
-func listOf(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
-	}
-	out := []string{}
-	diags.Append(l.ElementsAs(ctx, &out, false)...)
-	return out
-}
-
-func mapOf(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
-	if m.IsNull() || m.IsUnknown() {
-		return nil
-	}
-	out := map[string]string{}
-	diags.Append(m.ElementsAs(ctx, &out, false)...)
-	return out
-}
-
 // --- observed objects -> state, keeping the prior spelling of equal values. ---
 
 func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, prior clusterModel) diag.Diagnostics {
@@ -266,7 +230,7 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 	m.Namespace = types.StringValue(s.Namespace)
 	m.Name = types.StringValue(s.Name)
 	m.Version = types.StringValue(s.Version)
-	if !prior.Version.IsNull() && !prior.Version.IsUnknown() && cluster.SameVersion(prior.Version.ValueString(), s.Version) {
+	if !prior.Version.IsNull() && !prior.Version.IsUnknown() && kube.SameVersion(prior.Version.ValueString(), s.Version) {
 		m.Version = prior.Version
 	}
 	m.Replicas = int64Value(s.Replicas)
@@ -337,7 +301,7 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 			if p.Value != nil {
 				pm.Value = types.StringValue(string(p.Value))
 				// Keep the configuration's spelling of an equal JSON value.
-				if i < len(priorPatches) && sameJSON(priorPatches[i].Value.ValueString(), string(p.Value)) {
+				if i < len(priorPatches) && sameJSON(ctx, priorPatches[i].Value.ValueString(), string(p.Value)) {
 					pm.Value = priorPatches[i].Value
 				}
 			}
@@ -429,37 +393,9 @@ func emptyLike(prior types.Object, t map[string]attr.Type) types.Object {
 	return types.ObjectValueMust(t, nulls)
 }
 
-func objectValue(ctx context.Context, t map[string]attr.Type, v any, diags *diag.Diagnostics) types.Object {
-	o, d := types.ObjectValueFrom(ctx, t, v)
-	diags.Append(d...)
-	return o
-}
-
-func int64Value(v *int64) types.Int64 {
-	if v == nil {
-		return types.Int64Null()
-	}
-	return types.Int64Value(*v)
-}
-
-func nullableList(s []string) types.List {
-	if s == nil {
-		return types.ListNull(types.StringType)
-	}
-	return stringList(s)
-}
-
-func nullableMap(m map[string]string) types.Map {
-	if m == nil {
-		return types.MapNull(types.StringType)
-	}
-	return stringMap(m, types.MapValueMust(types.StringType, map[string]attr.Value{}))
-}
-
-func sameJSON(a, b string) bool {
-	var va, vb any
-	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
+// sameJSON reports whether a and b are the same JSON value, as jsontypes.Normalized
+// compares them.
+func sameJSON(ctx context.Context, a, b string) bool {
+	equal, diags := jsontypes.NewNormalizedValue(a).StringSemanticEquals(ctx, jsontypes.NewNormalizedValue(b))
+	return equal && !diags.HasError()
 }

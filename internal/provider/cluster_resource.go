@@ -2,34 +2,26 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*clusterResource)(nil)
-	_ resource.ResourceWithImportState    = (*clusterResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*clusterResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*clusterResource)(nil)
-)
+var _ managedResource = (*clusterResource)(nil)
 
 const (
 	clusterCreateTimeout = 20 * time.Minute
@@ -46,32 +38,31 @@ func modeSwitched(_ context.Context, req planmodifier.ObjectRequest, resp *objec
 
 // NewClusterResource is qumulus_cluster.
 func NewClusterResource() resource.Resource {
-	return &clusterResource{}
+	return &clusterResource{lifecycle[clusterModel, *cluster.Client, cluster.Status]{
+		kind: "cluster", noun: "cluster", schema: clusterSchema,
+		create: clusterCreateTimeout, update: clusterUpdateTimeout, delete: clusterDeleteTimeout,
+		newClient: func(c *kube.Clients) *cluster.Client {
+			return &cluster.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic}
+		},
+		timeouts: func(m *clusterModel) timeouts.Value { return m.Timeouts },
+		id:       func(m *clusterModel) string { return namespacedID(m.Namespace, m.Name) },
+		apply:    applyCluster,
+		read:     readCluster,
+		remove: func(ctx context.Context, c *cluster.Client, state *clusterModel, _ *diag.Diagnostics) error {
+			return c.Delete(ctx, clusterKey(state))
+		},
+		diagnose: addClusterError,
+	}}
 }
 
 type clusterResource struct {
-	data *providerData
-}
-
-func (r *clusterResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_cluster"
-}
-
-func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = clusterSchema(ctx)
-}
-
-func (r *clusterResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if data := providerDataFrom(req.ProviderData, &resp.Diagnostics); data != nil {
-		r.data = data
-	}
+	lifecycle[clusterModel, *cluster.Client, cluster.Status]
 }
 
 // ValidateConfig mirrors the rules of Kamaji's CRDs that span several attributes.
 func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m clusterModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	m, ok := configModel[clusterModel](ctx, req.Config, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	var n networkModel
@@ -98,14 +89,10 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 			}
 			var cidrs []string
 			resp.Diagnostics.Append(l.ElementsAs(ctx, &cidrs, false)...)
-			if len(cidrs) == 2 {
-				a, errA := netip.ParsePrefix(cidrs[0])
-				b, errB := netip.ParsePrefix(cidrs[1])
-				if errA == nil && errB == nil && a.Addr().Is4() == b.Addr().Is4() {
-					resp.Diagnostics.AddAttributeError(path.Root("network").AtName(attr), "Two Networks Of One IP Family",
-						fmt.Sprintf("network.%s has two entries, %s and %s, of the same IP family. Give one network, or one IPv4 and "+
-							"one IPv6 network for dual-stack.", attr, cidrs[0], cidrs[1]))
-				}
+			if cluster.OneFamilyTwice(cidrs) {
+				resp.Diagnostics.AddAttributeError(path.Root("network").AtName(attr), "Two Networks Of One IP Family",
+					fmt.Sprintf("network.%s has two entries, %s and %s, of the same IP family. Give one network, or one IPv4 and "+
+						"one IPv6 network for dual-stack.", attr, cidrs[0], cidrs[1]))
 			}
 		}
 	}
@@ -115,28 +102,17 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 		resp.Diagnostics.Append(kl.ConfigPatches.ElementsAs(ctx, &patches, false)...)
 		for i, p := range patches {
 			at := path.Root("kubelet").AtName("config_patches").AtListIndex(i)
-			op := p.Op.ValueString()
-			needsValue := op == "add" || op == "replace" || op == "test"
-			needsFrom := op == "move" || op == "copy"
-			switch {
-			case p.Op.IsUnknown():
-			case needsValue && p.Value.IsNull():
-				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Needs A Value",
-					fmt.Sprintf("A %q patch needs value, JSON-encoded, e.g. value = jsonencode(\"systemd\").", op))
-			case !needsValue && !p.Value.IsNull():
-				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Takes No Value", fmt.Sprintf("A %q patch takes no value: remove it.", op))
-			case needsFrom && p.From.IsNull():
-				resp.Diagnostics.AddAttributeError(at.AtName("from"), "Patch Needs From", fmt.Sprintf("A %q patch needs from, the JSON pointer to take the value from.", op))
-			case !needsFrom && !p.From.IsNull():
-				resp.Diagnostics.AddAttributeError(at.AtName("from"), "Patch Takes No From", fmt.Sprintf("A %q patch takes no from: remove it.", op))
+			var problems []cluster.PatchProblem
+			if !p.Op.IsUnknown() {
+				problems = cluster.CheckPatch(p.Op.ValueString(), presence(p.Value), presence(p.From))
 			}
-			if !p.Value.IsNull() && !p.Value.IsUnknown() && strings.TrimSpace(p.Value.ValueString()) == "null" {
-				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Value Is Null",
-					"A JSON null value is dropped by the API server; to delete a field use op = \"remove\".")
+			if !p.Value.IsNull() && !p.Value.IsUnknown() {
+				if pp := cluster.CheckPatchValue(p.Value.ValueString()); pp != nil {
+					problems = append(problems, *pp)
+				}
 			}
-			if !p.Value.IsNull() && !p.Value.IsUnknown() && !json.Valid([]byte(p.Value.ValueString())) {
-				resp.Diagnostics.AddAttributeError(at.AtName("value"), "Patch Value Is Not JSON",
-					fmt.Sprintf("%q is not JSON. Write the value with jsonencode(), e.g. value = jsonencode(\"systemd\").", p.Value.ValueString()))
+			for _, pp := range problems {
+				resp.Diagnostics.AddAttributeError(at.AtName(pp.Field), pp.Summary, pp.Detail)
 			}
 		}
 	}
@@ -145,26 +121,14 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 // ModifyPlan checks version changes against the state as Kamaji's webhook does, and fills
 // in the outputs that are known before apply.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
+	plan, _, state, ok := planAndState[clusterModel](ctx, req, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	var plan clusterModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	var state *clusterModel
-	if !req.State.Raw.IsNull() {
-		state = &clusterModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-	}
-	to, toErr := cluster.ParseVersion(plan.Version.ValueString())
-	replacing := state != nil && r.replaces(ctx, req)
+	to, toErr := kube.ParseVersion(plan.Version.ValueString())
+	replacing := replacing(ctx, clusterSchema(ctx), req)
 	if state != nil && !replacing && isKnown(ctx, plan.Version) && toErr == nil && !state.Version.IsNull() {
-		from, err := cluster.ParseVersion(state.Version.ValueString())
+		from, err := kube.ParseVersion(state.Version.ValueString())
 		if err == nil && !from.EqualTo(to) {
 			if err := cluster.CheckUpgrade(from, to); err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported Version Change",
@@ -211,236 +175,78 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// replaces reports whether the plan replaces the cluster (or may: unknown values count),
-// which the attributes' plan modifiers decide but do not tell ModifyPlan.
-func (r *clusterResource) replaces(ctx context.Context, req resource.ModifyPlanRequest) bool {
-	for _, p := range []path.Path{
-		path.Root("namespace"), path.Root("name"), path.Root("data_store_schema"), path.Root("data_store_username"),
-		path.Root("network").AtName("cluster_domain"), path.Root("network").AtName("service_cidrs"),
-		path.Root("network").AtName("pod_cidrs"), path.Root("network").AtName("load_balancer_class"),
-		path.Root("cluster_api"),
-	} {
-		var planned, prior attr.Value
-		if d := req.Plan.GetAttribute(ctx, p, &planned); d.HasError() {
-			return true
+func clusterKey(m *clusterModel) cluster.Key {
+	return cluster.Key{Namespace: m.Namespace.ValueString(), Name: m.Name.ValueString(), ClusterAPI: !m.ClusterAPI.IsNull()}
+}
+
+// applyCluster writes the cluster's objects and waits for the control plane (unless
+// wait_for_ready is false). A cluster that did not become ready is still saved: its
+// objects exist.
+func applyCluster(o *op[clusterModel, *cluster.Client, cluster.Status], prior *clusterModel) bool {
+	spec, diags := o.plan.spec(o.ctx)
+	o.diags.Append(diags...)
+	if o.diags.HasError() {
+		return false
+	}
+	if err := o.client.Prepare(o.ctx, &spec); err != nil {
+		o.fail(err)
+		return false
+	}
+	if prior == nil {
+		if err := o.client.CheckFree(o.ctx, spec); err != nil {
+			o.fail(err)
+			return false
 		}
-		if d := req.State.GetAttribute(ctx, p, &prior); d.HasError() {
-			return true
-		}
-		if planned == nil || prior == nil {
-			if planned != prior {
-				return true
+	}
+	if applied, err := o.client.Apply(o.ctx, spec); err != nil {
+		o.fail(err)
+		if prior == nil && applied > 0 {
+			// In Cluster API mode the KamajiControlPlane may have been made before the
+			// Cluster failed: remove it, so that the next apply does not find it in its way.
+			cleanup, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), time.Minute)
+			defer cancel()
+			if err := o.client.Delete(cleanup, spec.Key()); err != nil {
+				o.diags.AddWarning("Partly Created Cluster Left Behind",
+					fmt.Sprintf("Creating cluster %s/%s failed, and removing what was already made failed too; delete it by hand "+
+						"before applying again.\n\n%s", spec.Namespace, spec.Name, err))
 			}
-			continue
 		}
-		if !isKnown(ctx, planned) || !planned.Equal(prior) {
-			return true
+		return false
+	}
+	if o.plan.WaitForReady.ValueBool() {
+		err := waitReady(o, "control plane", func(s cluster.Status) string { return s.Describe(spec) },
+			func(progress func(cluster.Status)) (cluster.Status, error) {
+				return o.client.WaitReady(o.ctx, spec, progress)
+			})
+		if err != nil {
+			o.fail(err)
 		}
 	}
-	return false
+	return true
 }
 
-func (r *clusterResource) client(subject string) (*cluster.Client, string, diag.Diagnostics) {
-	clients, diags := r.data.managementClients(subject)
-	if diags.HasError() {
-		return nil, "", diags
-	}
-	return &cluster.Client{Kube: clients.Kubernetes, Dynamic: clients.Dynamic}, clients.REST.Host, nil
-}
-
-type clusterApplying struct {
-	plan    clusterModel
-	spec    cluster.Spec
-	client  *cluster.Client
-	host    string
-	timeout time.Duration
-	ctx     context.Context
-	cancel  context.CancelFunc
-}
-
-func (r *clusterResource) prepare(ctx context.Context, planned tfsdkGetter, timeout func(timeouts.Value) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) *clusterApplying {
-	var a clusterApplying
-	diags.Append(planned.Get(ctx, &a.plan)...)
-	if diags.HasError() {
-		return nil
-	}
-	d, tdiags := timeout(a.plan.Timeouts)
-	diags.Append(tdiags...)
-	spec, sdiags := a.plan.spec(ctx)
-	diags.Append(sdiags...)
-	c, host, cdiags := r.client("qumulus_cluster." + a.plan.Name.ValueString())
-	diags.Append(cdiags...)
-	if diags.HasError() {
-		return nil
-	}
-	a.spec, a.client, a.host, a.timeout = spec, c, host, d
-	a.ctx, a.cancel = context.WithTimeout(ctx, d)
-	if err := c.Prepare(a.ctx, &a.spec); err != nil {
-		addClusterError(diags, host, a.spec, "preparing", d, err)
-		a.cancel()
-		return nil
-	}
-	return &a
-}
-
-func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Create(ctx, clusterCreateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	if err := a.client.CheckFree(a.ctx, a.spec); err != nil {
-		addClusterError(&resp.Diagnostics, a.host, a.spec, "creating", a.timeout, err)
-		return
-	}
-	tflog.Info(a.ctx, "creating cluster", map[string]any{"cluster": a.spec.Namespace + "/" + a.spec.Name, "cluster_api": a.spec.ClusterAPI != nil})
-	if applied, err := a.client.Apply(a.ctx, a.spec); err != nil {
-		addClusterError(&resp.Diagnostics, a.host, a.spec, "creating", a.timeout, err)
-		if applied == 0 {
-			return
-		}
-		// In Cluster API mode the KamajiControlPlane may have been made before the Cluster
-		// failed: remove it, so that the next apply does not find it in its way.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := a.client.Delete(cleanup, a.spec.Key()); err != nil {
-			resp.Diagnostics.AddWarning("Partly Created Cluster Left Behind",
-				fmt.Sprintf("Creating cluster %s/%s failed, and removing what was already made failed too; delete it by hand "+
-					"before applying again.\n\n%s", a.spec.Namespace, a.spec.Name, err))
-		}
-		return
-	}
-	r.waitAndSave(ctx, a, "creating", &resp.State, &resp.Diagnostics)
-}
-
-func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Update(ctx, clusterUpdateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	tflog.Info(a.ctx, "updating cluster", map[string]any{"cluster": a.spec.Namespace + "/" + a.spec.Name, "version": a.spec.Version})
-	if _, err := a.client.Apply(a.ctx, a.spec); err != nil {
-		addClusterError(&resp.Diagnostics, a.host, a.spec, "updating", a.timeout, err)
-		return
-	}
-	r.waitAndSave(ctx, a, "updating", &resp.State, &resp.Diagnostics)
-}
-
-type stateSetter interface {
-	Set(context.Context, any) diag.Diagnostics
-}
-
-// waitAndSave waits for readiness (unless wait_for_ready is false) and saves what the
-// cluster looks like. A cluster that did not become ready is still saved: its objects exist.
-func (r *clusterResource) waitAndSave(ctx context.Context, a *clusterApplying, action string, into stateSetter, diags *diag.Diagnostics) {
-	if !a.plan.WaitForReady.ValueBool() {
-		r.saveObserved(ctx, a, nil, into, diags)
-		return
-	}
-	name := a.spec.Namespace + "/" + a.spec.Name
-	started := time.Now()
-	status, err := a.client.WaitReady(a.ctx, a.spec, func(s cluster.Status) {
-		tflog.Info(a.ctx, "waiting for the control plane", map[string]any{
-			"cluster": name, "status": s.Phase, "installed_version": s.InstalledVersion,
-			"detail": s.Describe(a.spec), "elapsed": time.Since(started).Round(time.Second).String(),
-		})
-	})
+// readCluster reads the cluster back into m; waited, when a wait succeeded, is the status
+// that satisfied it.
+func readCluster(ctx context.Context, c *cluster.Client, m *clusterModel, waited *cluster.Status, diags *diag.Diagnostics) error {
+	o, err := c.Observe(ctx, clusterKey(m))
 	if err != nil {
-		addClusterError(diags, a.host, a.spec, action, a.timeout, err)
-		r.saveObserved(ctx, a, nil, into, diags)
-		return
+		return err
 	}
-	tflog.Info(a.ctx, "control plane ready", map[string]any{"cluster": name, "version": status.InstalledVersion, "elapsed": time.Since(started).Round(time.Second).String()})
-	r.saveObserved(ctx, a, &status, into, diags)
-}
-
-// saveObserved reads the cluster back into state. ready, when the wait succeeded, is the
-// status that satisfied it.
-func (r *clusterResource) saveObserved(ctx context.Context, a *clusterApplying, ready *cluster.Status, into stateSetter, diags *diag.Diagnostics) {
-	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	o, err := a.client.Observe(readCtx, a.spec.Key())
-	if errors.Is(err, cluster.ErrNotFound) {
-		return
+	if waited != nil {
+		o.Status = *waited
 	}
-	if err != nil {
-		if !diags.HasError() {
-			addClusterError(diags, a.host, a.spec, "reading", a.timeout, err)
-		}
-		return
-	}
-	if ready != nil {
-		o.Status = *ready
-	}
-	next := a.plan
-	diags.Append(next.fromObserved(ctx, o, a.plan)...)
-	diags.Append(into.Set(ctx, &next)...)
-}
-
-func (r *clusterResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state clusterModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	c, host, diags := r.client("qumulus_cluster." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	key := cluster.Key{Namespace: state.Namespace.ValueString(), Name: state.Name.ValueString(), ClusterAPI: !state.ClusterAPI.IsNull()}
-	o, err := c.Observe(ctx, key)
-	if errors.Is(err, cluster.ErrNotFound) {
-		tflog.Warn(ctx, "cluster is gone; removing it from state", map[string]any{"cluster": key.Namespace + "/" + key.Name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addClusterError(&resp.Diagnostics, host, cluster.Spec{Namespace: key.Namespace, Name: key.Name}, "reading", 0, err)
-		return
-	}
-	next := state
-	resp.Diagnostics.Append(next.fromObserved(ctx, o, state)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-}
-
-func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state clusterModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, clusterDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	c, host, diags := r.client("qumulus_cluster." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	key := cluster.Key{Namespace: state.Namespace.ValueString(), Name: state.Name.ValueString(), ClusterAPI: !state.ClusterAPI.IsNull()}
-	tflog.Info(ctx, "deleting cluster", map[string]any{"cluster": key.Namespace + "/" + key.Name})
-	if err := c.Delete(ctx, key); err != nil {
-		addClusterError(&resp.Diagnostics, host, cluster.Spec{Namespace: key.Namespace, Name: key.Name}, "deleting", timeout, err)
-	}
+	diags.Append(m.fromObserved(ctx, o, *m)...)
+	return nil
 }
 
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, ok := strings.Cut(req.ID, "/")
-	validateString(ctx, validators.DNS1123Label(), path.Root("namespace"), types.StringValue(namespace), &resp.Diagnostics)
-	validateString(ctx, validators.DNS1035Label(), path.Root("name"), types.StringValue(name), &resp.Diagnostics)
-	if !ok || resp.Diagnostics.HasError() {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("Import a cluster as <namespace>/<name>, e.g. `terraform import qumulus_cluster.prod tenant-acme/prod`; got %q.", req.ID))
+	namespace, name, ok := importNamespacedID(ctx, req.ID, validators.DNS1035Label(),
+		"Import a cluster as <namespace>/<name>, e.g. `terraform import qumulus_cluster.prod tenant-acme/prod`", &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	c, host, diags := r.client("qumulus_cluster import")
+	m := clusterModel{Namespace: types.StringValue(namespace), Name: types.StringValue(name), ClusterAPI: types.ObjectNull(attrTypes("cluster_api"))}
+	c, host, diags := r.client(&m)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -453,7 +259,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 		return
 	}
 	if err != nil {
-		addClusterError(&resp.Diagnostics, host, cluster.Spec{Namespace: namespace, Name: name}, "importing", 0, err)
+		addClusterError(&resp.Diagnostics, host, &m, "importing", 0, err)
 		return
 	}
 	clusterAPIValue := types.ObjectNull(attrTypes("cluster_api"))
@@ -462,97 +268,37 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 			InfrastructureRef: types.ObjectNull(attrTypes("cluster_api", "infrastructure_ref")),
 		}, &resp.Diagnostics)
 	}
-	for attr, v := range map[string]any{
+	setImported(ctx, &resp.State, map[string]any{
 		"id": namespace + "/" + name, "namespace": namespace, "name": name, "wait_for_ready": true, "cluster_api": clusterAPIValue,
-	} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
-	}
+	}, &resp.Diagnostics)
 }
 
 // addClusterError turns an error of the cluster package into a diagnostic that names the
 // cluster and what to do.
-func addClusterError(diags *diag.Diagnostics, host string, s cluster.Spec, action string, timeout time.Duration, err error) {
-	var (
-		missing     *cluster.NamespaceMissingError
-		exists      *cluster.ExistsError
-		unsupported *cluster.UnsupportedFieldError
-		notReady    *cluster.NotReadyError
-		stuck       *cluster.StuckError
-		subject     = fmt.Sprintf("cluster %s/%s", s.Namespace, s.Name)
-		inspect     = fmt.Sprintf("kubectl -n %s describe tenantcontrolplane %s", s.Namespace, s.Name)
-	)
-	switch {
-	case errors.As(err, &missing):
-		diags.AddAttributeError(path.Root("namespace"), "Tenant Namespace Not Found",
-			fmt.Sprintf("Namespace %s does not exist in the management cluster at %s, so %s cannot be made in it. Create the "+
-				"tenant first and refer to it (namespace = qumulus_tenant.<name>.namespace) so that Terraform orders the two.",
-				missing.Namespace, host, subject))
-	case errors.As(err, &exists):
-		addExistsError(diags, "Cluster Already Exists", subject, exists, s.Namespace+"/"+s.Name)
-	case errors.As(err, &unsupported):
-		diags.AddError("Field Not Known To The Installed Kamaji",
-			fmt.Sprintf("The management cluster at %s refused %s: the %s CRD installed there does not know a field the "+
-				"configuration sets, so the installed Kamaji (or its Cluster API provider) is older than the field. Upgrade "+
-				"Kamaji, or remove the attribute of the field named below.\n\n%s", host, subject, unsupported.Object, unsupported.Err))
-	case errors.As(err, &notReady):
-		next := "The cluster is saved as tainted: the next apply replaces it. To keep it and wait again instead, run " +
-			"`terraform untaint <address>` and apply (raise timeouts.create if it needs longer)."
-		if action != "creating" {
-			next = "The configuration is applied and saved; the next plan will not wait again. Watch the control plane " +
-				"until it is Ready (raise timeouts.update for next time), or set wait_for_ready = false."
-		}
-		if s.ClusterAPI != nil {
-			inspect = fmt.Sprintf("kubectl -n %s describe cluster,kamajicontrolplane,tenantcontrolplane %s", s.Namespace, s.Name)
-		}
-		diags.AddError("Control Plane Not Ready In Time",
-			fmt.Sprintf("%s was applied, but %s did not become Ready at %s within %s. Last seen: %s.\n\n"+
-				"Inspect `%s`, the logs of Kamaji (and, in Cluster API mode, of its Cluster API provider and of Cluster API), "+
-				"and the DataStore the control plane uses (`kubectl get datastores`). %s",
-				strings.ToUpper(subject[:1])+subject[1:], notReady.Object, s.Version, timeout, notReady.Last.Describe(s), inspect, next))
-	case errors.As(err, &stuck):
-		diags.AddError("Cluster Not Deleted In Time",
-			fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nKamaji removes its finalizer from a TenantControlPlane only "+
-				"once it has deleted the tenant's data from the DataStore: check that the DataStore is ready and Kamaji's logs "+
-				"(`%s`). Then destroy again, or raise timeouts.delete.",
-				strings.ToUpper(subject[:1])+subject[1:], timeout, strings.Join(stuck.Remaining, "; "), inspect))
-	default:
-		addTimeoutOrAPIError(diags, "Cluster Timed Out", host, subject, action, timeout, err)
+func addClusterError(diags *diag.Diagnostics, host string, m *clusterModel, action string, timeout time.Duration, err error) {
+	namespace, name, version := m.Namespace.ValueString(), m.Name.ValueString(), m.Version.ValueString()
+	subject := fmt.Sprintf("cluster %s/%s", namespace, name)
+	inspect := fmt.Sprintf("kubectl -n %s describe tenantcontrolplane %s", namespace, name)
+	if !m.ClusterAPI.IsNull() {
+		inspect = fmt.Sprintf("kubectl -n %s describe cluster,kamajicontrolplane,tenantcontrolplane %s", namespace, name)
 	}
-}
-
-// addExistsError reports that creating subject found object (namespace/name) in the way.
-func addExistsError(diags *diag.Diagnostics, title, subject string, exists *cluster.ExistsError, id string) {
-	who := "It was not made by this provider"
-	if exists.Managed {
-		who = "It carries this provider's labels: it is probably in another Terraform state, or a state was lost"
-	}
-	diags.AddError(title,
-		fmt.Sprintf("Cannot create %s: %s already exists. %s. Import it (`terraform import <address> %s`) or choose another name.",
-			subject, exists.Object, who, id))
-}
-
-// addTimeoutOrAPIError reports what is left of an error of the cluster or workerpool
-// package: a timeout of the whole action, or a failed call to the management cluster.
-func addTimeoutOrAPIError(diags *diag.Diagnostics, timedOutTitle, host, subject, action string, timeout time.Duration, err error) {
-	var objErr *cluster.ObjectError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError(timedOutTitle,
-			fmt.Sprintf("%s %s did not finish within %s. Raise timeouts.%s or check the API server at %s.\n\n%s",
-				strings.ToUpper(action[:1])+action[1:], subject, timeout, timeoutName(action), host, err))
-	case errors.As(err, &objErr):
-		addAPIError(diags, host, fmt.Sprintf("%s %s of %s", objErr.Action, objErr.Object, subject), objErr.Err)
-	default:
-		addAPIError(diags, host, action+" "+subject, err)
-	}
-}
-
-func timeoutName(action string) string {
-	switch action {
-	case "creating":
-		return "create"
-	case "deleting":
-		return "delete"
-	}
-	return "update"
+	objectErrors{
+		title: "Cluster", subject: subject, importID: namespace + "/" + name,
+		namespaceAdvice:  "Create the tenant first and refer to it (namespace = qumulus_tenant.<name>.namespace) so that Terraform orders the two.",
+		unsupportedTitle: "Field Not Known To The Installed Kamaji",
+		unsupportedAdvice: "The installed Kamaji (or its Cluster API provider) is older than the field. Upgrade Kamaji, or remove " +
+			"the attribute of the field named below.",
+		notReady: func(e *kube.NotReadyError) (string, string) {
+			return "Control Plane Not Ready In Time", fmt.Sprintf("%s was applied, but %s did not become Ready at %s within %s. "+
+				"Last seen: %s.\n\nInspect `%s`, the logs of Kamaji (and, in Cluster API mode, of its Cluster API provider and of "+
+				"Cluster API), and the DataStore the control plane uses (`kubectl get datastores`). %s",
+				capitalize(subject), e.Object, version, timeout, e.Last, inspect, untaintAdvice(action, "cluster", "the control plane"))
+		},
+		stuck: func(e *kube.StuckError) (string, string) {
+			return "Cluster Not Deleted In Time", fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nKamaji removes its "+
+				"finalizer from a TenantControlPlane only once it has deleted the tenant's data from the DataStore: check that the "+
+				"DataStore is ready and Kamaji's logs (`%s`). Then destroy again, or raise timeouts.delete.",
+				capitalize(subject), timeout, strings.Join(e.Remaining, "; "), inspect)
+		},
+	}.add(diags, host, action, timeout, err)
 }

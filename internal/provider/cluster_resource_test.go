@@ -31,6 +31,7 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenant"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/acctest"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/crds"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/fixtures"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
 )
@@ -582,10 +583,11 @@ func TestAccCluster_deleteTimeout(t *testing.T) {
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy:             checkClustersDestroyed(t),
 		Steps: []resource.TestStep{
-			{Config: config, Check: func(*terraform.State) error { setFinalizers(true); return nil }},
+			{Config: config},
 			{
-				Config:  config,
-				Destroy: true,
+				PreConfig: func() { setFinalizers(true) },
+				Config:    config,
+				Destroy:   true,
 				ExpectError: regexp.MustCompile(`(?s)Cluster Not Deleted In Time.*TenantControlPlane\s+tenant-` + tn +
 					`/stuck\s+\(finalizers:.*` + regexp.QuoteMeta(hold)),
 			},
@@ -645,39 +647,84 @@ resource "qumulus_cluster" "test" {
 
 func TestAccCluster_invalidConfiguration(t *testing.T) {
 	isolateEnv(t)
+	const v = `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n"
+	// summary is the diagnostic's summary and detail a part of its detail naming the
+	// attribute and the value, so that a case passes only on its own error.
 	cases := []struct {
-		name, body, want string
+		name, body, summary, detail string
 	}{
-		{"name starts with a digit", `name = "1prod"` + "\n" + `version = "v1.35.0"`, `DNS-1035 label`},
-		{"name with a dot", `name = "prod.eu"` + "\n" + `version = "v1.35.0"`, `DNS-1035 label`},
-		{"version without patch", `name = "prod"` + "\n" + `version = "1.35"`, `not a Kubernetes version`},
-		{"version too new", `name = "prod"` + "\n" + `version = "v1.37.0"`, `newer than Kamaji supports.*v1\.36\.x`},
-		{"bad CIDR", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_cidrs = ["10.96.0.0/33"] }`, `not a network in CIDR`},
-		{"CIDR with host bits", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { pod_cidrs = ["10.244.1.1/16"] }`, `host bits are set.*10\.244\.0\.0/16`},
-		{"two IPv4 CIDRs", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_cidrs = ["10.96.0.0/16", "10.97.0.0/16"] }`, `Two Networks Of One IP Family`},
-		{"bad DNS IP", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { dns_service_ips = ["10.96.0.300"] }`, `not\s+an\s+IP\s+address`},
-		{"LB class without LoadBalancer", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_type = "ClusterIP", load_balancer_class = "metallb" }`, `Needs A LoadBalancer Service`},
-		{"bad service type", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `network = { service_type = "Ingress" }`, `service_type`},
-		{"negative replicas", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `replicas = -1`, `replicas`},
-		{"patch without value", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `kubelet = { config_patches = [{ op = "replace", path = "/x" }] }`, `Patch Needs A Value`},
-		{"patch value not JSON", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `kubelet = { config_patches = [{ op = "add", path = "/x", value = "systemd" }] }`, `Patch Value Is Not JSON`},
-		{"reserved label", `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n" + `labels = { "qumulus.io/cluster" = "x" }`, `labels`},
+		{"name starts with a digit", `name = "1prod"` + "\n" + `version = "v1.35.0"`,
+			"Invalid Value", `name: "1prod" is not a DNS-1035 label`},
+		{"name with a dot", `name = "prod.eu"` + "\n" + `version = "v1.35.0"`,
+			"Invalid Value", `name: "prod.eu" is not a DNS-1035 label`},
+		{"version without patch", `name = "prod"` + "\n" + `version = "1.35"`,
+			"Invalid Value", `version: "1.35" is not a Kubernetes version such as v1.35.0, supported by Kamaji: write major.minor.patch`},
+		{"version too new", `name = "prod"` + "\n" + `version = "v1.37.0"`,
+			"Invalid Value", `version: "v1.37.0" is not a Kubernetes version such as v1.35.0, supported by Kamaji: version v1.37.0 is newer than Kamaji supports: the newest supported version is v1.36.x`},
+		{"bad CIDR", v + `network = { service_cidrs = ["10.96.0.0/33"] }`,
+			"Invalid Value", `network.service_cidrs[0]: "10.96.0.0/33" is not a network in CIDR notation (e.g. 10.96.0.0/16): not a CIDR`},
+		{"CIDR with host bits", v + `network = { pod_cidrs = ["10.244.1.1/16"] }`,
+			"Invalid Value", `network.pod_cidrs[0]: "10.244.1.1/16" is not a network in CIDR notation (e.g. 10.96.0.0/16): host bits are set: the network is 10.244.0.0/16`},
+		{"two IPv4 CIDRs", v + `network = { service_cidrs = ["10.96.0.0/16", "10.97.0.0/16"] }`,
+			"Two Networks Of One IP Family", `network.service_cidrs has two entries, 10.96.0.0/16 and 10.97.0.0/16, of the same IP family`},
+		{"bad DNS IP", v + `network = { dns_service_ips = ["10.96.0.300"] }`,
+			"Invalid Value", `network.dns_service_ips[0]: "10.96.0.300" is not an IP address: not an IPv4 or IPv6 address`},
+		{"LB class without LoadBalancer", v + `network = { service_type = "ClusterIP", load_balancer_class = "metallb" }`,
+			"Needs A LoadBalancer Service", `network.load_balancer_class only applies to service_type = "LoadBalancer", not "ClusterIP"`},
+		{"bad service type", v + `network = { service_type = "Ingress" }`,
+			"Invalid Attribute Value Match", `Attribute network.service_type value must be one of: ["ClusterIP" "NodePort" "LoadBalancer"], got: "Ingress"`},
+		{"negative replicas", v + `replicas = -1`,
+			"Invalid Attribute Value", `Attribute replicas value must be between 0 and 2147483647, got: -1`},
+		{"patch without value", v + `kubelet = { config_patches = [{ op = "replace", path = "/x" }] }`,
+			"Patch Needs A Value", `A "replace" patch needs value`},
+		{"patch value not JSON", v + `kubelet = { config_patches = [{ op = "add", path = "/x", value = "systemd" }] }`,
+			"Patch Value Is Not JSON", `"systemd" is not JSON`},
+		{"reserved label", v + `labels = { "qumulus.io/cluster" = "x" }`,
+			"Invalid Attribute Value Match", `Attribute labels["qumulus.io/cluster"] value must be none of:`},
 	}
-	steps := make([]resource.TestStep, 0, len(cases))
+	provider := acctest.ProviderBlock(t)
 	for _, c := range cases {
-		steps = append(steps, resource.TestStep{
-			Config: acctest.ProviderBlock(t) + `
+		t.Run(c.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: provider + `
 resource "qumulus_cluster" "test" {
   namespace = "tenant-x"
   ` + c.body + `
 }
 `,
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`(?s)` + strings.ReplaceAll(c.want, " ", `\s+`)),
+					PlanOnly:    true,
+					ExpectError: diagnosticRegexp(c.summary, c.detail),
+				}},
+			})
 		})
-		_ = c.name
 	}
-	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: protoV6ProviderFactories, Steps: steps})
+}
+
+// diagnosticRegexp matches the CLI's rendering of an error diagnostic with summary whose
+// detail contains detail, however the CLI wraps its lines.
+func diagnosticRegexp(summary, detail string) *regexp.Regexp {
+	text := func(s string) string { return strings.Join(strings.Fields(regexp.QuoteMeta(s)), `\s+`) }
+	return regexp.MustCompile(`(?s)Error:\s+` + text(summary) + `\s*\n.*` + text(detail))
+}
+
+func TestDiagnosticRegexp(t *testing.T) {
+	// Terraform's rendering (-no-color), its detail wrapped at spaces.
+	out := "Error: Invalid Attribute Value\n\n  with qumulus_cluster.test,\n  on terraform_plugin_test.tf line 12, in resource \"qumulus_cluster\" \"test\":\n" +
+		"  12:   replicas = -1\n\nAttribute replicas value must be between 0 and\n2147483647, got: -1\n"
+	if !diagnosticRegexp("Invalid Attribute Value", "Attribute replicas value must be between 0 and 2147483647, got: -1").MatchString(out) {
+		t.Error("no match on the wrapped detail")
+	}
+	for _, c := range [][2]string{
+		{"Invalid Attribute Value Match", "Attribute replicas"},
+		{"Invalid Attribute", "Attribute replicas"},
+		{"Invalid Attribute Value", "got: -2"},
+	} {
+		if diagnosticRegexp(c[0], c[1]).MatchString(out) {
+			t.Errorf("%q, %q matches", c[0], c[1])
+		}
+	}
 }
 
 func TestAccCluster_versionChanges(t *testing.T) {
@@ -718,16 +765,9 @@ func TestAccCluster_versionChanges(t *testing.T) {
 	})
 }
 
-// TestAccCluster_kamaji26Fields sets fields only Kamaji 26.x knows: with the upstream CRDs
-// they are written; with Kamaji v1.0.0's CRDs (a fresh clone) the apply is refused with a
-// message that names the field instead of the field being dropped.
-func TestAccCluster_kamaji26Fields(t *testing.T) {
-	isolateEnv(t)
-	tn := tenantName()
-	ns := tenant.DefaultNamespace(tn)
-	addr := "qumulus_cluster.test"
-	_, dyn := kubeClients(t)
-	config := clusterConfig(t, tn, `
+// kamaji26Config is a cluster "newer" setting fields only Kamaji 26.x knows.
+func kamaji26Config(t *testing.T, tn string) string {
+	return clusterConfig(t, tn, `
   name    = "newer"
   version = "v1.35.0"
   network = {
@@ -743,17 +783,64 @@ func TestAccCluster_kamaji26Fields(t *testing.T) {
     config_patches = [{ op = "replace", path = "/cgroupDriver", value = jsonencode("systemd") }]
   }
 `)
-	if !acctest.Cluster(t).CRDs.Upstream {
-		resource.Test(t, resource.TestCase{
-			ProtoV6ProviderFactories: protoV6ProviderFactories,
-			CheckDestroy:             checkClustersDestroyed(t),
-			Steps: []resource.TestStep{{
-				Config:      config,
-				ExpectError: regexp.MustCompile(`(?s)Field Not Known To The Installed Kamaji.*TenantControlPlane\s+CRD.*(clusterDomain|serviceCidrs|podCidrs|configurationJSONPatches|mode)`),
-			}},
-		})
-		return
+}
+
+// installedKamajiIs26 tells whether the management cluster's TenantControlPlane CRD is Kamaji
+// 26.x's, by the presence of spec.networkProfile.clusterDomain in its schema: the upstream
+// CRDs of ../shared/crds are, the fallback v1.0.0 ones of a fresh clone are not.
+func installedKamajiIs26(t *testing.T, dyn dynamic.Interface) bool {
+	t.Helper()
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crd, err := dyn.Resource(crdGVR).Get(context.Background(), kamaji.TenantControlPlaneGVR.GroupResource().String(), metav1.GetOptions{})
+	must(t, err)
+	versions, _, err := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	must(t, err)
+	for _, v := range versions {
+		v, ok := v.(map[string]any)
+		if !ok || v["name"] != kamaji.TenantControlPlaneGVR.Version {
+			continue
+		}
+		_, found, err := unstructured.NestedMap(v, "schema", "openAPIV3Schema", "properties", "spec", "properties",
+			"networkProfile", "properties", "clusterDomain")
+		must(t, err)
+		return found
 	}
+	t.Fatalf("CRD %s does not serve %s", crd.GetName(), kamaji.TenantControlPlaneGVR.Version)
+	return false
+}
+
+// TestAccCluster_kamaji26FieldsRefused: with a Kamaji older than 26.x (the v1.0.0 CRDs of a
+// fresh clone) the apply is refused with a message that names the field instead of the
+// field being dropped.
+func TestAccCluster_kamaji26FieldsRefused(t *testing.T) {
+	isolateEnv(t)
+	_, dyn := kubeClients(t)
+	if installedKamajiIs26(t, dyn) {
+		t.Skip("the installed TenantControlPlane CRD is Kamaji 26.x's: nothing to refuse; TestAccCluster_kamaji26Fields writes the fields")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkClustersDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config:      kamaji26Config(t, tenantName()),
+			ExpectError: regexp.MustCompile(`(?s)Field Not Known To The Installed Kamaji.*TenantControlPlane\s+CRD.*(clusterDomain|serviceCidrs|podCidrs|configurationJSONPatches|mode)`),
+		}},
+	})
+}
+
+// TestAccCluster_kamaji26Fields sets fields only Kamaji 26.x knows and finds them written.
+// It needs Kamaji 26.x's CRDs: ../shared/crds beside the checkout, or QUMULUS_SHARED_CRDS.
+func TestAccCluster_kamaji26Fields(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	addr := "qumulus_cluster.test"
+	_, dyn := kubeClients(t)
+	if !installedKamajiIs26(t, dyn) {
+		t.Skip("the installed TenantControlPlane CRD predates Kamaji 26.x (without ../shared/crds: Kamaji " + crds.FallbackKamajiVersion +
+			"'s); only the refusal is tested (TestAccCluster_kamaji26FieldsRefused). Put the upstream CRDs in ../shared/crds or QUMULUS_SHARED_CRDS")
+	}
+	config := kamaji26Config(t, tn)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy:             checkClustersDestroyed(t),

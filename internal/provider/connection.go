@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
@@ -79,40 +78,4 @@ func (d *providerData) tenantClusters(subject string) (*tenantcluster.Cache, str
 			tenantcluster.ClientOptions{UserAgent: d.userAgent, QPS: kube.DefaultQPS, Burst: kube.DefaultBurst})
 	})
 	return d.tenants, clients.REST.Host, nil
-}
-
-// addAPIError reports a failed call to the management cluster: what was attempted, the
-// likely cause and the original error.
-func addAPIError(diags *diag.Diagnostics, host, attempted string, err error) {
-	switch {
-	case apierrors.IsUnauthorized(err):
-		diags.AddError("Management Cluster Credentials Rejected",
-			fmt.Sprintf("The API server at %s rejected the provider's credentials while %s. Check the token, client "+
-				"certificate or exec plugin in the qumulus provider configuration; they may have expired.\n\n%s", host, attempted, err))
-	case apierrors.IsForbidden(err):
-		diags.AddError("Management Cluster Access Denied",
-			fmt.Sprintf("The API server at %s authenticated the provider but denied it while %s. Grant the provider's "+
-				"user the RBAC permissions named below.\n\n%s", host, attempted, err))
-	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
-		diags.AddError("Management Cluster Rejected The Object",
-			fmt.Sprintf("The API server at %s refused the object while %s: the configuration asks for something it does not "+
-				"accept (its message below names the field). Correct the configuration and apply again.\n\n%s", host, attempted, err))
-	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
-		diags.AddError("Management Cluster Object Changed Meanwhile",
-			fmt.Sprintf("Someone else changed or created the object on the API server at %s while %s. Apply again; if it "+
-				"keeps happening, find the other writer.\n\n%s", host, attempted, err))
-	case isAPIStatus(err):
-		diags.AddError("Management Cluster API Error",
-			fmt.Sprintf("The API server at %s answered with an error while %s.\n\n%s", host, attempted, err))
-	default:
-		diags.AddError("Management Cluster Unreachable",
-			fmt.Sprintf("The API server at %s did not answer while %s. Check that it is running and reachable from "+
-				"where Terraform runs, and the provider's host and CA settings.\n\n%s", host, attempted, err))
-	}
-}
-
-// isAPIStatus reports whether err is an answer of the API server (as opposed to no answer).
-func isAPIStatus(err error) bool {
-	var status apierrors.APIStatus
-	return errors.As(err, &status)
 }

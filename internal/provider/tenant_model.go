@@ -91,12 +91,6 @@ func defaultNetworkIsolation() types.Object {
 	})
 }
 
-// isKnown reports whether v and everything inside it is known.
-func isKnown(ctx context.Context, v attr.Value) bool {
-	tv, err := v.ToTerraformValue(ctx)
-	return err == nil && tv.IsFullyKnown()
-}
-
 // spec maps the model to what the tenant should be. The model must be fully known.
 func (m tenantModel) spec(ctx context.Context) (tenant.Spec, diag.Diagnostics) {
 	var diags diag.Diagnostics
@@ -158,36 +152,12 @@ func quantityMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[
 	return out
 }
 
-// setComputed fills the attributes the provider computes from the spec.
-func (m *tenantModel) setComputed(s tenant.Spec, status string) {
-	names := s.ObjectNames()
-	m.ID = types.StringValue(s.Name)
-	m.Namespace = types.StringValue(s.Namespace)
-	m.Status = types.StringValue(status)
-	m.setNames(names)
-}
-
 func (m *tenantModel) setNames(names tenant.Names) {
 	m.RoleNames = stringList(names.Roles)
 	m.RoleBindingNames = stringList(names.RoleBindings)
 	m.NetworkPolicyNames = stringList(names.NetworkPolicies)
 	m.ResourceQuotaName = optionalString(names.ResourceQuota)
 	m.LimitRangeName = optionalString(names.LimitRange)
-}
-
-func stringList(s []string) types.List {
-	vals := make([]attr.Value, 0, len(s))
-	for _, v := range s {
-		vals = append(vals, types.StringValue(v))
-	}
-	return types.ListValueMust(types.StringType, vals)
-}
-
-func optionalString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
 }
 
 // fromObserved writes what the cluster has into the model. prior (the state before, or the
@@ -304,18 +274,6 @@ func observedNetwork(n *tenant.NetworkIsolation, prior types.Object, diags *diag
 		"allowed_namespace_selectors": selectorSet,
 		"allow_control_plane_ingress": types.BoolValue(n.AllowControlPlaneIngress),
 	})
-}
-
-// stringMap returns observed as a map value; empty stays null when prior was null.
-func stringMap(observed map[string]string, prior types.Map) types.Map {
-	if len(observed) == 0 && (prior.IsNull() || prior.IsUnknown()) {
-		return types.MapNull(types.StringType)
-	}
-	vals := map[string]attr.Value{}
-	for k, v := range observed {
-		vals[k] = types.StringValue(v)
-	}
-	return types.MapValueMust(types.StringType, vals)
 }
 
 // quantityValues returns observed quantities, spelled as in prior where they are equal.

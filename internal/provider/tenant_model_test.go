@@ -57,7 +57,9 @@ func TestTenantSpecFromModel(t *testing.T) {
 	attrs := defaultNetworkIsolation().Attributes()
 	attrs["enabled"] = types.BoolValue(false)
 	disabled.NetworkIsolation = types.ObjectValueMust(networkIsolationAttrTypes, attrs)
-	if s, _ := disabled.spec(ctx); s.Network != nil {
+	if s, diags := disabled.spec(ctx); diags.HasError() {
+		t.Error(diags)
+	} else if s.Network != nil {
 		t.Errorf("enabled = false still has network isolation %+v", s.Network)
 	}
 }

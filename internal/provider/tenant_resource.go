@@ -22,8 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -31,20 +29,13 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*tenantResource)(nil)
-	_ resource.ResourceWithImportState    = (*tenantResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*tenantResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*tenantResource)(nil)
-)
+var _ managedResource = (*tenantResource)(nil)
 
 const (
 	tenantCreateTimeout = 5 * time.Minute
 	tenantUpdateTimeout = 5 * time.Minute
 	tenantDeleteTimeout = 10 * time.Minute
 )
-
-var objectAsOptions = basetypes.ObjectAsOptions{}
 
 // Values of status.
 const (
@@ -53,25 +44,29 @@ const (
 	statusUnlabelled  = "Unlabelled"
 )
 
-// minutes writes a whole number of minutes as Terraform's timeouts do, e.g. 5m.
-func minutes(d time.Duration) string {
-	return fmt.Sprintf("%dm", int(d.Minutes()))
-}
-
 // NewTenantResource returns the qumulus_tenant resource.
 func NewTenantResource() resource.Resource {
-	return &tenantResource{}
+	return &tenantResource{lifecycle[tenantModel, *tenant.Client, struct{}]{
+		kind: "tenant", noun: "tenant", schema: tenantSchema,
+		create: tenantCreateTimeout, update: tenantUpdateTimeout, delete: tenantDeleteTimeout,
+		newClient: func(c *kube.Clients) *tenant.Client {
+			return &tenant.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic, Discovery: c.Discovery}
+		},
+		timeouts: func(m *tenantModel) timeouts.Value { return m.Timeouts },
+		id:       func(m *tenantModel) string { return m.Name.ValueString() },
+		apply:    applyTenant,
+		read:     readTenant,
+		remove:   removeTenant,
+		diagnose: addTenantError,
+	}}
 }
 
 type tenantResource struct {
-	data *providerData
+	lifecycle[tenantModel, *tenant.Client, struct{}]
 }
 
-func (r *tenantResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_tenant"
-}
-
-func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+// tenantSchema is the schema of qumulus_tenant.
+func tenantSchema(ctx context.Context) schema.Schema {
 	quantities := func(what string) schema.MapAttribute {
 		return schema.MapAttribute{
 			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`, `ephemeral-storage`, ...), values quantities (`500m`, `1Gi`).",
@@ -84,7 +79,7 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			},
 		}
 	}
-	resp.Schema = schema.Schema{
+	return schema.Schema{
 		MarkdownDescription: "A tenant's isolated home in the management cluster: a namespace of its own, RoleBindings " +
 			"that give its members access to their own clusters and kubeconfig Secrets and nothing of other tenants, " +
 			"NetworkPolicies that keep other tenants' traffic out, and optional quota and container defaults. " +
@@ -278,16 +273,9 @@ func (r *tenantResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	}
 }
 
-func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if data := providerDataFrom(req.ProviderData, &resp.Diagnostics); data != nil {
-		r.data = data
-	}
-}
-
 func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m tenantModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	m, ok := configModel[tenantModel](ctx, req.Config, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	if m.Namespace.IsNull() && !m.Name.IsUnknown() && !m.Name.IsNull() {
@@ -349,26 +337,10 @@ func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.Valida
 	}
 }
 
-func validateString(ctx context.Context, v validator.String, at path.Path, value types.String, diags *diag.Diagnostics) {
-	var resp validator.StringResponse
-	v.ValidateString(ctx, validator.StringRequest{Path: at, ConfigValue: value}, &resp)
-	diags.Append(resp.Diagnostics...)
-}
-
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
+	plan, config, state, ok := planAndState[tenantModel](ctx, req, &resp.Diagnostics)
+	if !ok {
 		return
-	}
-	var plan, config tenantModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	var state *tenantModel
-	if !req.State.Raw.IsNull() {
-		state = &tenantModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	}
 
 	if config.Namespace.IsNull() && !plan.Name.IsUnknown() {
@@ -434,156 +406,53 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-func (r *tenantResource) client(subject string) (*tenant.Client, string, diag.Diagnostics) {
-	clients, diags := r.data.managementClients(subject)
-	if diags.HasError() {
-		return nil, "", diags
+// applyTenant creates the tenant (its namespace first, never taking over one that
+// exists) or updates it.
+func applyTenant(o *op[tenantModel, *tenant.Client, struct{}], prior *tenantModel) bool {
+	spec, diags := o.plan.spec(o.ctx)
+	o.diags.Append(diags...)
+	if o.diags.HasError() {
+		return false
 	}
-	return &tenant.Client{Kube: clients.Kubernetes, Dynamic: clients.Dynamic, Discovery: clients.Discovery}, clients.REST.Host, nil
-}
-
-// applying holds what Create and Update need: the planned model, its spec, a client and
-// a context bounded by the operation's timeout.
-type applying struct {
-	plan   tenantModel
-	spec   tenant.Spec
-	client *tenant.Client
-	host   string
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func (r *tenantResource) prepare(ctx context.Context, planned tfsdkGetter, timeout func(timeouts.Value) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) *applying {
-	var a applying
-	diags.Append(planned.Get(ctx, &a.plan)...)
-	if diags.HasError() {
-		return nil
-	}
-	d, tdiags := timeout(a.plan.Timeouts)
-	diags.Append(tdiags...)
-	spec, sdiags := a.plan.spec(ctx)
-	diags.Append(sdiags...)
-	c, host, cdiags := r.client("qumulus_tenant." + a.plan.Name.ValueString())
-	diags.Append(cdiags...)
-	if diags.HasError() {
-		return nil
-	}
-	a.spec, a.client, a.host = spec, c, host
-	a.ctx, a.cancel = context.WithTimeout(ctx, d)
-	return &a
-}
-
-type tfsdkGetter interface {
-	Get(context.Context, any) diag.Diagnostics
-}
-
-func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Create(ctx, tenantCreateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	tflog.Debug(a.ctx, "creating tenant", map[string]any{"tenant": a.spec.Name, "namespace": a.spec.Namespace})
-	created, err := a.client.Create(a.ctx, a.spec)
-	if err != nil {
-		addTenantError(&resp.Diagnostics, a.host, a.spec, "creating", err)
-		if created {
-			// The namespace exists: record the tenant so that Terraform taints it and the
-			// next apply replaces it, instead of failing on the namespace.
-			a.plan.setComputed(a.spec, statusActive)
-			resp.Diagnostics.Append(resp.State.Set(ctx, &a.plan)...)
+	if prior == nil {
+		created, err := o.client.Create(o.ctx, spec)
+		if err != nil {
+			// A namespace that was made is saved, so that Terraform taints the tenant and
+			// the next apply replaces it instead of failing on the namespace.
+			o.fail(err)
 		}
-		return
+		return created
 	}
-	r.saveObserved(a, &resp.State, &resp.Diagnostics)
+	if err := o.client.Apply(o.ctx, spec); err != nil {
+		o.fail(err)
+		return false
+	}
+	return true
 }
 
-func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	a := r.prepare(ctx, req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Update(ctx, tenantUpdateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	if err := a.client.Apply(a.ctx, a.spec); err != nil {
-		addTenantError(&resp.Diagnostics, a.host, a.spec, "updating", err)
-		return
-	}
-	r.saveObserved(a, &resp.State, &resp.Diagnostics)
-}
-
-// saveObserved reads back what was applied. The plan spells the values; what the API
-// server changed (a quantity's spelling) keeps the plan's form.
-func (r *tenantResource) saveObserved(a *applying, into interface {
-	Set(context.Context, any) diag.Diagnostics
-}, diags *diag.Diagnostics) {
-	o, err := a.client.Observe(a.ctx, a.spec.Name, a.spec.Namespace)
+// readTenant reads the tenant back into m. What the API server spells differently (a
+// quantity) keeps m's spelling; force_destroy and the timeouts live only in Terraform.
+func readTenant(ctx context.Context, c *tenant.Client, m *tenantModel, _ *struct{}, diags *diag.Diagnostics) error {
+	o, err := c.Observe(ctx, m.Name.ValueString(), m.Namespace.ValueString())
 	if err != nil {
-		addTenantError(diags, a.host, a.spec, "reading back", err)
-		return
+		return err
 	}
-	state := a.plan
-	diags.Append(state.fromObserved(a.ctx, o, a.plan)...)
-	// The force_destroy and timeouts settings live only in Terraform.
-	state.ForceDestroy, state.Timeouts = a.plan.ForceDestroy, a.plan.Timeouts
-	diags.Append(into.Set(a.ctx, &state)...)
+	forceDestroy, t := m.ForceDestroy, m.Timeouts
+	diags.Append(m.fromObserved(ctx, o, *m)...)
+	m.ForceDestroy, m.Timeouts = forceDestroy, t
+	return nil
 }
 
-func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state tenantModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	c, host, diags := r.client("qumulus_tenant." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	s := tenant.Spec{Name: state.Name.ValueString(), Namespace: state.Namespace.ValueString()}
-	o, err := c.Observe(ctx, s.Name, s.Namespace)
-	if errors.Is(err, tenant.ErrNotFound) {
-		tflog.Warn(ctx, "tenant namespace is gone; removing the tenant from state", map[string]any{"tenant": s.Name, "namespace": s.Namespace})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addTenantError(&resp.Diagnostics, host, s, "reading", err)
-		return
-	}
-	next := state
-	resp.Diagnostics.Append(next.fromObserved(ctx, o, state)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-}
-
-func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state tenantModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, tenantDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	c, host, diags := r.client("qumulus_tenant." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	s := tenant.Spec{Name: state.Name.ValueString(), Namespace: state.Namespace.ValueString()}
-	err := c.Delete(ctx, s.Name, s.Namespace, state.ForceDestroy.ValueBool())
-	switch {
-	case errors.Is(err, tenant.ErrNotOwned):
-		resp.Diagnostics.AddWarning("Namespace Left Alone",
+func removeTenant(ctx context.Context, c *tenant.Client, state *tenantModel, diags *diag.Diagnostics) error {
+	name, namespace := state.Name.ValueString(), state.Namespace.ValueString()
+	err := c.Delete(ctx, name, namespace, state.ForceDestroy.ValueBool())
+	if errors.Is(err, tenant.ErrNotOwned) {
+		diags.AddWarning("Namespace Left Alone",
 			fmt.Sprintf("Namespace %s no longer carries the labels of tenant %q (it was deleted and made again by someone "+
-				"else, or relabelled), so destroying the tenant did not delete it.", s.Namespace, s.Name))
-	case err != nil:
-		addTenantError(&resp.Diagnostics, host, s, "deleting", err)
+				"else, or relabelled), so destroying the tenant did not delete it.", namespace, name))
+		return nil
 	}
+	return err
 }
 
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -593,7 +462,8 @@ func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportSta
 		resp.Diagnostics.AddError("Invalid Import ID", "Import a tenant by its name, e.g. `terraform import qumulus_tenant.acme acme`.")
 		return
 	}
-	c, host, diags := r.client("qumulus_tenant import")
+	m := tenantModel{Name: types.StringValue(name)}
+	c, host, diags := r.client(&m)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -606,27 +476,22 @@ func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportSta
 		return
 	}
 	if err != nil {
-		addTenantError(&resp.Diagnostics, host, tenant.Spec{Name: name}, "importing", err)
+		addTenantError(&resp.Diagnostics, host, &m, "importing", 0, err)
 		return
 	}
-	for attr, v := range map[string]any{
-		"id": name, "name": name, "namespace": namespace, "force_destroy": false,
-	} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
-	}
+	setImported(ctx, &resp.State, map[string]any{"id": name, "name": name, "namespace": namespace, "force_destroy": false}, &resp.Diagnostics)
 }
 
 // addTenantError turns an error of the tenant package into a diagnostic that names the
 // tenant and what the user can do.
-func addTenantError(diags *diag.Diagnostics, host string, s tenant.Spec, action string, err error) {
+func addTenantError(diags *diag.Diagnostics, host string, m *tenantModel, action string, timeout time.Duration, err error) {
 	var (
-		taken     *tenant.NameTakenError
-		exists    *tenant.NamespaceExistsError
-		busy      *tenant.HasClustersError
-		stuck     *tenant.StuckError
-		objErr    *tenant.ObjectError
-		ambiguous *tenant.AmbiguousError
-		subject   = fmt.Sprintf("tenant %q (namespace %s)", s.Name, s.Namespace)
+		name, namespace = m.Name.ValueString(), m.Namespace.ValueString()
+		taken           *tenant.NameTakenError
+		exists          *tenant.NamespaceExistsError
+		busy            *tenant.HasClustersError
+		ambiguous       *tenant.AmbiguousError
+		subject         = fmt.Sprintf("tenant %q (namespace %s)", name, namespace)
 	)
 	switch {
 	case errors.As(err, &taken):
@@ -640,7 +505,7 @@ func addTenantError(diags *diag.Diagnostics, host string, s tenant.Spec, action 
 	case errors.As(err, &exists):
 		hint := fmt.Sprintf("Choose another namespace. If it is this tenant's namespace and lost its labels, label it %s and import "+
 			"the tenant (`terraform import <address> %s`); do not delete it before checking what it holds.",
-			kube.OwnershipSelector(s.Name), s.Name)
+			kube.OwnershipSelector(name), name)
 		if exists.Tenant != "" {
 			hint = fmt.Sprintf("It was created for tenant %q: import that tenant (`terraform import <address> %s`) instead of creating it again.", exists.Tenant, exists.Tenant)
 		}
@@ -651,18 +516,15 @@ func addTenantError(diags *diag.Diagnostics, host string, s tenant.Spec, action 
 			fmt.Sprintf("Destroying %s would delete its namespace and with it %s. Destroy those clusters first, or set "+
 				"force_destroy = true on the tenant, apply, and destroy again to delete them with it.\n\n%s",
 				subject, strings.Join(busy.Clusters, ", "), err))
-	case errors.As(err, &stuck):
-		diags.AddError("Tenant Namespace Not Deleted In Time",
-			fmt.Sprintf("The namespace of %s was deleted but is still there. Whatever holds it must finish first: objects with "+
-				"finalizers wait for their controllers (Kamaji for TenantControlPlanes, Cluster API for Clusters). Check those "+
-				"controllers, or raise timeouts.delete, and destroy again.\n\n%s", subject, err))
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Tenant Timed Out",
-			fmt.Sprintf("%s %s did not finish in time. Raise the matching timeouts value or check the API server at %s.\n\n%s",
-				strings.ToUpper(action[:1])+action[1:], subject, host, err))
-	case errors.As(err, &objErr):
-		addAPIError(diags, host, fmt.Sprintf("%s %s of %s", objErr.Action, objErr.Object, subject), objErr.Err)
 	default:
-		addAPIError(diags, host, action+" "+subject, err)
+		objectErrors{
+			title: "Tenant", subject: subject, importID: name,
+			stuck: func(e *kube.StuckError) (string, string) {
+				return "Tenant Namespace Not Deleted In Time", fmt.Sprintf("The namespace of %s was deleted but is still there. "+
+					"Whatever holds it must finish first: objects with finalizers wait for their controllers (Kamaji for "+
+					"TenantControlPlanes, Cluster API for Clusters). Check those controllers, or raise timeouts.delete, and destroy "+
+					"again.\n\n%s", subject, e)
+			},
+		}.add(diags, host, action, timeout, err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/workerpool"
 )
 
@@ -112,7 +112,7 @@ func (m workerPoolModel) spec(ctx context.Context) (workerpool.Spec, diag.Diagno
 		PostKubeadmCommands: listOf(ctx, m.PostKubeadmCommands, &diags),
 	}
 	if v := m.Version.ValueString(); v != "" && !m.Version.IsUnknown() {
-		if n, err := cluster.NormalizeVersion(v); err == nil {
+		if n, err := kube.NormalizeVersion(v); err == nil {
 			s.Version = n
 		}
 	}
@@ -182,7 +182,7 @@ func (m *workerPoolModel) fromObserved(ctx context.Context, o *workerpool.Observ
 	m.Name = types.StringValue(s.Name)
 	m.ClusterName = types.StringValue(s.Cluster)
 	m.Version = types.StringValue(s.Version)
-	if !prior.Version.IsNull() && !prior.Version.IsUnknown() && cluster.SameVersion(prior.Version.ValueString(), s.Version) {
+	if !prior.Version.IsNull() && !prior.Version.IsUnknown() && kube.SameVersion(prior.Version.ValueString(), s.Version) {
 		m.Version = prior.Version
 	}
 	m.Replicas = int64Value(s.Replicas)
@@ -287,12 +287,4 @@ func (m *workerPoolModel) fromObserved(ctx context.Context, o *workerpool.Observ
 		m.WaitForReady = types.BoolValue(true)
 	}
 	return diags
-}
-
-// listValue returns observed as a list value; empty stays null when prior was null.
-func listValue(observed []string, prior types.List) types.List {
-	if len(observed) == 0 && (prior.IsNull() || prior.IsUnknown()) {
-		return types.ListNull(types.StringType)
-	}
-	return stringList(observed)
 }

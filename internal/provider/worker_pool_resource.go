@@ -15,17 +15,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
 	"github.com/qumulus/terraform-provider-qumulus/internal/workerpool"
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*workerPoolResource)(nil)
-	_ resource.ResourceWithImportState    = (*workerPoolResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*workerPoolResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*workerPoolResource)(nil)
-)
+var _ managedResource = (*workerPoolResource)(nil)
 
 const (
 	poolCreateTimeout = 30 * time.Minute
@@ -39,33 +34,30 @@ const (
 
 // NewWorkerPoolResource is qumulus_worker_pool.
 func NewWorkerPoolResource() resource.Resource {
-	return &workerPoolResource{}
+	return &workerPoolResource{lifecycle[workerPoolModel, *workerpool.Client, workerpool.Status]{
+		kind: "worker_pool", noun: "worker pool", schema: workerPoolSchema,
+		create: poolCreateTimeout, update: poolUpdateTimeout, delete: poolDeleteTimeout,
+		newClient: func(c *kube.Clients) *workerpool.Client {
+			return &workerpool.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic, Mapper: c.Mapper}
+		},
+		timeouts: func(m *workerPoolModel) timeouts.Value { return m.Timeouts },
+		id:       func(m *workerPoolModel) string { return namespacedID(m.Namespace, m.Name) },
+		apply:    applyPool,
+		read:     readPool,
+		remove:   removePool,
+		diagnose: addPoolError,
+	}}
 }
 
 type workerPoolResource struct {
-	data *providerData
-}
-
-func (r *workerPoolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_worker_pool"
-}
-
-func (r *workerPoolResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = workerPoolSchema(ctx)
-}
-
-func (r *workerPoolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if data := providerDataFrom(req.ProviderData, &resp.Diagnostics); data != nil {
-		r.data = data
-	}
+	lifecycle[workerPoolModel, *workerpool.Client, workerpool.Status]
 }
 
 // ValidateConfig checks the rules that span attributes: min <= max, no rolling-update
 // settings with OnDelete, a non-empty health check.
 func (r *workerPoolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var m workerPoolModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	m, ok := configModel[workerPoolModel](ctx, req.Config, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	var a autoscalingModel
@@ -100,22 +92,9 @@ func (r *workerPoolResource) ValidateConfig(ctx context.Context, req resource.Va
 // plane's), the default replicas, the template names (hashes of the planned content), the
 // counters a waited-for apply produces, and the ID.
 func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
+	plan, config, state, ok := planAndState[workerPoolModel](ctx, req, &resp.Diagnostics)
+	if !ok {
 		return
-	}
-	var plan, config workerPoolModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	var state *workerPoolModel
-	if !req.State.Raw.IsNull() {
-		state = &workerPoolModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
 	}
 	if isKnown(ctx, plan.Namespace) && isKnown(ctx, plan.Name) {
 		plan.ID = types.StringValue(plan.Namespace.ValueString() + "/" + plan.Name.ValueString())
@@ -125,7 +104,7 @@ func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if config.Version.IsNull() {
 		if v := r.controlPlaneVersion(ctx, plan); v != "" {
 			plan.Version = types.StringValue(v)
-			if state != nil && cluster.SameVersion(state.Version.ValueString(), v) {
+			if state != nil && kube.SameVersion(state.Version.ValueString(), v) {
 				plan.Version = state.Version
 			}
 		} else if state == nil {
@@ -183,7 +162,7 @@ func (r *workerPoolResource) controlPlaneVersion(ctx context.Context, plan worke
 	if r.data == nil || !isKnown(ctx, plan.Namespace) || !isKnown(ctx, plan.ClusterName) {
 		return ""
 	}
-	c, _, diags := r.client("qumulus_worker_pool." + plan.Name.ValueString())
+	c, _, diags := r.client(&plan)
 	if diags.HasError() {
 		return ""
 	}
@@ -192,254 +171,119 @@ func (r *workerPoolResource) controlPlaneVersion(ctx context.Context, plan worke
 		tflog.Debug(ctx, "control plane version not known at plan", map[string]any{"error": err.Error()})
 		return ""
 	}
-	if n, err := cluster.NormalizeVersion(v); err == nil {
+	if n, err := kube.NormalizeVersion(v); err == nil {
 		return n
 	}
 	return ""
 }
 
-func (r *workerPoolResource) client(subject string) (*workerpool.Client, string, diag.Diagnostics) {
-	clients, diags := r.data.managementClients(subject)
-	if diags.HasError() {
-		return nil, "", diags
+func poolKinds(ctx context.Context, m *workerPoolModel, diags *diag.Diagnostics) []schema.GroupKind {
+	var infra infrastructureModel
+	if objectAs(ctx, m.Infrastructure, &infra, diags) {
+		return []schema.GroupKind{{Group: infra.APIGroup.ValueString(), Kind: infra.Kind.ValueString()}}
 	}
-	return &workerpool.Client{Kube: clients.Kubernetes, Dynamic: clients.Dynamic, Mapper: clients.Mapper}, clients.REST.Host, nil
+	return nil
 }
 
-type poolApplying struct {
-	plan    workerPoolModel
-	spec    workerpool.Spec
-	client  *workerpool.Client
-	host    string
-	timeout time.Duration
-	ctx     context.Context
-	cancel  context.CancelFunc
-}
-
-func (r *workerPoolResource) prepare(ctx context.Context, action string, planned tfsdkGetter, timeout func(timeouts.Value) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) *poolApplying {
-	var a poolApplying
-	diags.Append(planned.Get(ctx, &a.plan)...)
-	if diags.HasError() {
-		return nil
+// applyPool writes the pool's objects, waits for the rollout (unless wait_for_ready is
+// false) and removes the templates no MachineSet uses any more. A pool that did not
+// become ready is still saved: its objects exist.
+func applyPool(o *op[workerPoolModel, *workerpool.Client, workerpool.Status], prior *workerPoolModel) bool {
+	spec, diags := o.plan.spec(o.ctx)
+	o.diags.Append(diags...)
+	if o.diags.HasError() {
+		return false
 	}
-	d, tdiags := timeout(a.plan.Timeouts)
-	diags.Append(tdiags...)
-	spec, sdiags := a.plan.spec(ctx)
-	diags.Append(sdiags...)
-	c, host, cdiags := r.client("qumulus_worker_pool." + a.plan.Name.ValueString())
-	diags.Append(cdiags...)
-	if diags.HasError() {
-		return nil
+	if err := o.client.Prepare(o.ctx, &spec); err != nil {
+		o.fail(err)
+		return false
 	}
-	a.spec, a.client, a.host, a.timeout = spec, c, host, d
-	a.ctx, a.cancel = context.WithTimeout(ctx, d)
-	if err := c.Prepare(a.ctx, &a.spec); err != nil {
-		addPoolError(diags, host, a.spec, action, d, err)
-		a.cancel()
-		return nil
+	var previous []schema.GroupKind
+	if prior == nil {
+		if err := o.client.CheckFree(o.ctx, spec); err != nil {
+			o.fail(err)
+			return false
+		}
+	} else {
+		previous = poolKinds(o.ctx, prior, o.diags)
 	}
-	return &a
-}
-
-func (r *workerPoolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	a := r.prepare(ctx, "creating", req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Create(ctx, poolCreateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	if err := a.client.CheckFree(a.ctx, a.spec); err != nil {
-		addPoolError(&resp.Diagnostics, a.host, a.spec, "creating", a.timeout, err)
-		return
-	}
-	tflog.Info(a.ctx, "creating worker pool", map[string]any{"pool": a.spec.Namespace + "/" + a.spec.Name, "cluster": a.spec.Cluster, "version": a.spec.Version})
-	if err := a.client.Apply(a.ctx, a.spec); err != nil {
-		addPoolError(&resp.Diagnostics, a.host, a.spec, "creating", a.timeout, err)
+	o.info("applying the worker pool's objects", map[string]any{"cluster": spec.Cluster, "version": spec.Version,
+		"bootstrap_template": spec.BootstrapTemplateName(), "infrastructure_template": spec.InfrastructureTemplateName()})
+	if err := o.client.Apply(o.ctx, spec); err != nil {
+		o.fail(err)
 		// Templates made before the failure carry the pool's labels: the next apply (or a
 		// destroy) removes the ones not used.
-		r.saveObserved(ctx, a, &resp.State, &resp.Diagnostics)
-		return
+		return prior == nil
 	}
-	r.waitAndSave(ctx, a, "creating", nil, &resp.State, &resp.Diagnostics)
-}
-
-func (r *workerPoolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	a := r.prepare(ctx, "updating", req.Plan, func(t timeouts.Value) (time.Duration, diag.Diagnostics) {
-		return t.Update(ctx, poolUpdateTimeout)
-	}, &resp.Diagnostics)
-	if a == nil {
-		return
-	}
-	defer a.cancel()
-	var state workerPoolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	var previous []schema.GroupKind
-	var infra infrastructureModel
-	if objectAs(ctx, state.Infrastructure, &infra, &resp.Diagnostics) {
-		previous = append(previous, schema.GroupKind{Group: infra.APIGroup.ValueString(), Kind: infra.Kind.ValueString()})
-	}
-	tflog.Info(a.ctx, "updating worker pool", map[string]any{"pool": a.spec.Namespace + "/" + a.spec.Name, "version": a.spec.Version,
-		"bootstrap_template": a.spec.BootstrapTemplateName(), "infrastructure_template": a.spec.InfrastructureTemplateName()})
-	if err := a.client.Apply(a.ctx, a.spec); err != nil {
-		addPoolError(&resp.Diagnostics, a.host, a.spec, "updating", a.timeout, err)
-		return
-	}
-	r.waitAndSave(ctx, a, "updating", previous, &resp.State, &resp.Diagnostics)
-}
-
-// waitAndSave waits for the rollout (unless wait_for_ready is false), removes templates
-// no MachineSet uses any more, and saves what the pool looks like. A pool that did not
-// become ready is still saved: its objects exist.
-func (r *workerPoolResource) waitAndSave(ctx context.Context, a *poolApplying, action string, previous []schema.GroupKind, into stateSetter, diags *diag.Diagnostics) {
-	name := a.spec.Namespace + "/" + a.spec.Name
-	if a.plan.WaitForReady.ValueBool() {
-		started := time.Now()
-		status, err := a.client.WaitReady(a.ctx, a.spec, func(s workerpool.Status) {
-			tflog.Info(a.ctx, "waiting for the worker pool", map[string]any{
-				"pool": name, "detail": s.Describe(), "elapsed": time.Since(started).Round(time.Second).String(),
+	waiting := o.plan.WaitForReady.ValueBool()
+	if waiting {
+		err := waitReady(o, "worker pool", workerpool.Status.Describe,
+			func(progress func(workerpool.Status)) (workerpool.Status, error) {
+				return o.client.WaitReady(o.ctx, spec, progress)
 			})
-		})
 		if err != nil {
-			addPoolError(diags, a.host, a.spec, action, a.timeout, err)
-			r.saveObserved(ctx, a, into, diags)
-			return
+			o.fail(err)
+			return true
 		}
-		tflog.Info(a.ctx, "worker pool ready", map[string]any{"pool": name, "detail": status.Describe(), "elapsed": time.Since(started).Round(time.Second).String()})
 	}
-	kinds := append([]schema.GroupKind{{Group: a.spec.Infrastructure.APIGroup, Kind: a.spec.Infrastructure.Kind}}, previous...)
+	kinds := append([]schema.GroupKind{{Group: spec.Infrastructure.APIGroup, Kind: spec.Infrastructure.Kind}}, previous...)
 	var inUse []string
 	var err error
-	if a.plan.WaitForReady.ValueBool() {
+	if waiting {
 		// Cluster API deletes the old MachineSets right after the rollout: give it a moment.
-		settle, cancel := context.WithTimeout(a.ctx, templateSettleTimeout)
-		inUse, err = a.client.RemoveTemplatesWhenUnused(settle, a.spec, kinds...)
+		settle, cancel := context.WithTimeout(o.ctx, templateSettleTimeout)
+		inUse, err = o.client.RemoveTemplatesWhenUnused(settle, spec, kinds...)
 		cancel()
 	} else {
-		inUse, err = a.client.RemoveUnusedTemplates(a.ctx, a.spec, kinds...)
+		inUse, err = o.client.RemoveUnusedTemplates(o.ctx, spec, kinds...)
 	}
 	if err != nil {
-		addPoolError(diags, a.host, a.spec, action, a.timeout, err)
-	} else if len(inUse) > 0 && a.plan.WaitForReady.ValueBool() {
-		diags.AddWarning("Old Templates Still In Use",
-			fmt.Sprintf("Worker pool %s is ready, but MachineSets of earlier rollouts still use %s, so they were kept. Cluster API "+
+		o.fail(err)
+	} else if len(inUse) > 0 && waiting {
+		o.diags.AddWarning("Old Templates Still In Use",
+			fmt.Sprintf("Worker pool %s/%s is ready, but MachineSets of earlier rollouts still use %s, so they were kept. Cluster API "+
 				"deletes old MachineSets once they are scaled down; the next apply that changes the pool removes these templates.",
-				name, strings.Join(inUse, ", ")))
+				spec.Namespace, spec.Name, strings.Join(inUse, ", ")))
 	}
-	r.saveObserved(ctx, a, into, diags)
+	return true
 }
 
-// saveObserved reads the pool back into state.
-func (r *workerPoolResource) saveObserved(ctx context.Context, a *poolApplying, into stateSetter, diags *diag.Diagnostics) {
-	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	o, err := a.client.Observe(readCtx, a.spec.Namespace, a.spec.Name)
-	if errors.Is(err, workerpool.ErrNotFound) {
-		return
-	}
+func readPool(ctx context.Context, c *workerpool.Client, m *workerPoolModel, _ *workerpool.Status, diags *diag.Diagnostics) error {
+	o, err := c.Observe(ctx, m.Namespace.ValueString(), m.Name.ValueString())
 	if err != nil {
-		if !diags.HasError() {
-			addPoolError(diags, a.host, a.spec, "reading", a.timeout, err)
-		}
-		return
+		return err
 	}
-	next := a.plan
-	diags.Append(next.fromObserved(ctx, o, a.plan)...)
-	diags.Append(into.Set(ctx, &next)...)
+	diags.Append(m.fromObserved(ctx, o, *m)...)
+	return nil
 }
 
-func (r *workerPoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state workerPoolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	c, host, diags := r.client("qumulus_worker_pool." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	namespace, name := state.Namespace.ValueString(), state.Name.ValueString()
-	o, err := c.Observe(ctx, namespace, name)
-	if errors.Is(err, workerpool.ErrNotFound) {
-		tflog.Warn(ctx, "worker pool is gone; removing it from state", map[string]any{"pool": namespace + "/" + name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addPoolError(&resp.Diagnostics, host, workerpool.Spec{Namespace: namespace, Name: name, Cluster: state.ClusterName.ValueString()}, "reading", 0, err)
-		return
-	}
-	next := state
-	resp.Diagnostics.Append(next.fromObserved(ctx, o, state)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-}
-
-func (r *workerPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state workerPoolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, poolDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	c, host, diags := r.client("qumulus_worker_pool." + state.Name.ValueString())
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	s := workerpool.Spec{Namespace: state.Namespace.ValueString(), Cluster: state.ClusterName.ValueString(), Name: state.Name.ValueString()}
-	var kinds []schema.GroupKind
-	var infra infrastructureModel
-	if objectAs(ctx, state.Infrastructure, &infra, &resp.Diagnostics) {
-		kinds = append(kinds, schema.GroupKind{Group: infra.APIGroup.ValueString(), Kind: infra.Kind.ValueString()})
-	}
-	tflog.Info(ctx, "deleting worker pool", map[string]any{"pool": s.Namespace + "/" + s.Name})
-	if err := c.Delete(ctx, s.Namespace, s.Cluster, s.Name, kinds...); err != nil {
-		addPoolError(&resp.Diagnostics, host, s, "deleting", timeout, err)
-	}
+func removePool(ctx context.Context, c *workerpool.Client, state *workerPoolModel, diags *diag.Diagnostics) error {
+	return c.Delete(ctx, state.Namespace.ValueString(), state.ClusterName.ValueString(), state.Name.ValueString(), poolKinds(ctx, state, diags)...)
 }
 
 func (r *workerPoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	namespace, name, ok := strings.Cut(req.ID, "/")
-	validateString(ctx, validators.DNS1123Label(), path.Root("namespace"), types.StringValue(namespace), &resp.Diagnostics)
-	validateString(ctx, validators.DNS1123Label(), path.Root("name"), types.StringValue(name), &resp.Diagnostics)
-	if !ok || resp.Diagnostics.HasError() {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("Import a worker pool as <namespace>/<name> (the MachineDeployment's), e.g. "+
-				"`terraform import qumulus_worker_pool.workers tenant-acme/workers`; got %q.", req.ID))
-		return
-	}
-	for attr, v := range map[string]any{"id": namespace + "/" + name, "namespace": namespace, "name": name, "wait_for_ready": true} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
+	namespace, name, ok := importNamespacedID(ctx, req.ID, validators.DNS1123Label(),
+		"Import a worker pool as <namespace>/<name> (the MachineDeployment's), e.g. "+
+			"`terraform import qumulus_worker_pool.workers tenant-acme/workers`", &resp.Diagnostics)
+	if ok {
+		setImported(ctx, &resp.State, map[string]any{"id": namespace + "/" + name, "namespace": namespace, "name": name, "wait_for_ready": true}, &resp.Diagnostics)
 	}
 }
 
 // addPoolError turns an error of the workerpool package into a diagnostic that names the
 // pool and what to do.
-func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, action string, timeout time.Duration, err error) {
+func addPoolError(diags *diag.Diagnostics, host string, m *workerPoolModel, action string, timeout time.Duration, err error) {
 	var (
-		missing     *cluster.NamespaceMissingError
-		clusterErr  *workerpool.ClusterError
-		versionErr  *workerpool.VersionError
-		notServed   *workerpool.KindNotServedError
-		template    *workerpool.TemplateMissingError
-		exists      *cluster.ExistsError
-		unsupported *cluster.UnsupportedFieldError
-		notReady    *workerpool.NotReadyError
-		stuck       *cluster.StuckError
-		subject     = fmt.Sprintf("worker pool %s/%s", s.Namespace, s.Name)
-		Subject     = "Worker pool " + s.Namespace + "/" + s.Name
-		inspect     = fmt.Sprintf("kubectl -n %s describe machinedeployment %s; kubectl -n %s get machinesets,machines -l cluster.x-k8s.io/deployment-name=%s",
-			s.Namespace, s.Name, s.Namespace, s.Name)
+		namespace, name, clusterName = m.Namespace.ValueString(), m.Name.ValueString(), m.ClusterName.ValueString()
+		clusterErr                   *workerpool.ClusterError
+		versionErr                   *workerpool.VersionError
+		notServed                    *workerpool.KindNotServedError
+		template                     *workerpool.TemplateMissingError
+		subject                      = fmt.Sprintf("worker pool %s/%s", namespace, name)
+		inspect                      = fmt.Sprintf("kubectl -n %s describe machinedeployment %s; kubectl -n %s get machinesets,machines -l cluster.x-k8s.io/deployment-name=%s",
+			namespace, name, namespace, name)
 	)
 	switch {
-	case errors.As(err, &missing):
-		diags.AddAttributeError(path.Root("namespace"), "Tenant Namespace Not Found",
-			fmt.Sprintf("Namespace %s does not exist in the management cluster at %s, so %s cannot be made in it. Refer to the "+
-				"cluster (namespace = qumulus_cluster.<name>.namespace) so that Terraform creates it first.", missing.Namespace, host, subject))
 	case errors.As(err, &clusterErr) && clusterErr.Bare:
 		diags.AddAttributeError(path.Root("cluster_name"), "Cluster Not In Cluster API Mode",
 			fmt.Sprintf("Cluster %s/%s is a bare TenantControlPlane: worker pools need a cluster in Cluster API mode, whose "+
@@ -454,11 +298,11 @@ func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, actio
 		diags.AddAttributeError(path.Root("version"), "Worker Version Newer Than Control Plane",
 			fmt.Sprintf("%s asks for %s, but the control plane of cluster %s runs %s: kubelets must not be newer than their API "+
 				"server. Upgrade the cluster first (set version = qumulus_cluster.<name>.version to move both in one apply), or "+
-				"lower version.", Subject, versionErr.Pool, s.Cluster, versionErr.ControlPlane))
+				"lower version.", capitalize(subject), versionErr.Pool, clusterName, versionErr.ControlPlane))
 	case errors.As(err, &versionErr):
 		diags.AddAttributeError(path.Root("version"), "Worker Version Too Old",
 			fmt.Sprintf("%s asks for %s, but the control plane of cluster %s runs %s: kubelets may be at most %d minor versions "+
-				"older than their API server. Raise version.", Subject, versionErr.Pool, s.Cluster, versionErr.ControlPlane, workerpool.MaxKubeletSkew))
+				"older than their API server. Raise version.", capitalize(subject), versionErr.Pool, clusterName, versionErr.ControlPlane, workerpool.MaxKubeletSkew))
 	case errors.As(err, &notServed):
 		diags.AddAttributeError(path.Root("infrastructure").AtName("kind"), "Infrastructure Template Kind Not Served",
 			fmt.Sprintf("The management cluster at %s does not serve %s (API group %s), so %s cannot use it. Install that "+
@@ -468,32 +312,25 @@ func addPoolError(diags *diag.Diagnostics, host string, s workerpool.Spec, actio
 		diags.AddAttributeError(path.Root("infrastructure").AtName("name"), "Infrastructure Template Not Found",
 			fmt.Sprintf("%s %s/%s, which %s refers to, does not exist. Create it first, correct infrastructure.name, or give "+
 				"infrastructure.spec to let the provider make the template.", template.Kind.Kind, template.Namespace, template.Name, subject))
-	case errors.As(err, &exists):
-		addExistsError(diags, "Worker Pool Already Exists", subject, exists, s.Namespace+"/"+s.Name)
-	case errors.As(err, &unsupported):
-		diags.AddError("Field Not Known To The Installed Cluster API",
-			fmt.Sprintf("The management cluster at %s refused %s: the %s CRD installed there does not know a field the "+
-				"configuration sets (Cluster API, or the infrastructure provider, is older than the field; for infrastructure.spec, "+
-				"the field may be misspelled). Upgrade it, or remove the attribute or field named below.\n\n%s",
-				host, subject, unsupported.Object, unsupported.Err))
-	case errors.As(err, &notReady):
-		next := "The pool is saved as tainted: the next apply replaces it. To keep it and wait again instead, run " +
-			"`terraform untaint <address>` and apply (raise timeouts.create if it needs longer)."
-		if action != "creating" {
-			next = "The configuration is applied and saved; the next plan will not wait again. Watch the rollout until it " +
-				"finishes (raise timeouts.update for next time), or set wait_for_ready = false."
-		}
-		diags.AddError("Worker Pool Not Ready In Time",
-			fmt.Sprintf("%s was applied, but its machines were not all available and up to date within %s. Last seen: %s.\n\n"+
-				"Inspect `%s`, the logs of Cluster API, of its kubeadm bootstrap provider and of the infrastructure provider, and "+
-				"the quota of the infrastructure. %s", Subject, timeout, notReady.Last.Describe(), inspect, next))
-	case errors.As(err, &stuck):
-		diags.AddError("Worker Pool Not Deleted In Time",
-			fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nCluster API drains and deletes the machines before it "+
-				"lets the MachineDeployment go; a Node that cannot be drained (a PodDisruptionBudget) or an infrastructure "+
-				"provider that cannot delete a machine holds it. Inspect `%s`. Then destroy again, or raise timeouts.delete.",
-				Subject, timeout, strings.Join(stuck.Remaining, "; "), inspect))
 	default:
-		addTimeoutOrAPIError(diags, "Worker Pool Timed Out", host, subject, action, timeout, err)
+		objectErrors{
+			title: "Worker Pool", subject: subject, importID: namespace + "/" + name,
+			namespaceAdvice:  "Refer to the cluster (namespace = qumulus_cluster.<name>.namespace) so that Terraform creates it first.",
+			unsupportedTitle: "Field Not Known To The Installed Cluster API",
+			unsupportedAdvice: "Cluster API, or the infrastructure provider, is older than the field; for infrastructure.spec, the " +
+				"field may be misspelled. Upgrade it, or remove the attribute or field named below.",
+			notReady: func(e *kube.NotReadyError) (string, string) {
+				return "Worker Pool Not Ready In Time", fmt.Sprintf("%s was applied, but its machines were not all available and up "+
+					"to date within %s. Last seen: %s.\n\nInspect `%s`, the logs of Cluster API, of its kubeadm bootstrap provider "+
+					"and of the infrastructure provider, and the quota of the infrastructure. %s",
+					capitalize(subject), timeout, e.Last, inspect, untaintAdvice(action, "pool", "the rollout"))
+			},
+			stuck: func(e *kube.StuckError) (string, string) {
+				return "Worker Pool Not Deleted In Time", fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nCluster API "+
+					"drains and deletes the machines before it lets the MachineDeployment go; a Node that cannot be drained (a "+
+					"PodDisruptionBudget) or an infrastructure provider that cannot delete a machine holds it. Inspect `%s`. Then "+
+					"destroy again, or raise timeouts.delete.", capitalize(subject), timeout, strings.Join(e.Remaining, "; "), inspect)
+			},
+		}.add(diags, host, action, timeout, err)
 	}
 }

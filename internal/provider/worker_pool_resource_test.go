@@ -135,6 +135,9 @@ func TestAccWorkerPool_lifecycle(t *testing.T) {
 	var firstBootstrap, firstInfra string
 	remember := func(s *terraform.State) error {
 		firstBootstrap, firstInfra = stateString(s, addr, "bootstrap_template_name"), stateString(s, addr, "infrastructure_template_name")
+		if firstBootstrap == "" || firstInfra == "" {
+			return fmt.Errorf("template names %q, %q not in the state", firstBootstrap, firstInfra)
+		}
 		return nil
 	}
 	resource.Test(t, resource.TestCase{
@@ -371,7 +374,9 @@ func TestAccWorkerPool_drift(t *testing.T) {
 			{
 				Config: config,
 				Check: func(s *terraform.State) error {
-					bootstrap = stateString(s, addr, "bootstrap_template_name")
+					if bootstrap = stateString(s, addr, "bootstrap_template_name"); bootstrap == "" {
+						return fmt.Errorf("%s has no bootstrap_template_name", addr)
+					}
 					return nil
 				},
 			},
@@ -592,12 +597,12 @@ func TestAccWorkerPool_invalidConfiguration(t *testing.T) {
 		name, body string
 		want       *regexp.Regexp
 	}{
-		{"bad name", infra, errorText("Workers_1")},
+		{"bad name", infra, diagnosticRegexp("Invalid Value", `"Workers_1" is not a DNS-1123 label`)},
 		{"min above max", `autoscaling = { min = 5, max = 2 }` + infra, errorText("Autoscaling Minimum Above Maximum", "autoscaling.min (5)")},
 		{"replicas with autoscaling", `replicas = 2
   autoscaling = { min = 1, max = 3 }` + infra, errorText("Invalid Attribute Combination", "replicas")},
 		{"kubelet may not set the label", `node_labels = { "kubernetes.io/role" = "db" }` + infra, errorText("Node Label Not Allowed", "kubernetes.io/role")},
-		{"node-labels as kubelet arg", `kubelet_extra_args = { "node-labels" = "a=b" }` + infra, errorText("node-labels")},
+		{"node-labels as kubelet arg", `kubelet_extra_args = { "node-labels" = "a=b" }` + infra, diagnosticRegexp("Invalid Attribute Value Match", `value must be none of: ["node-labels"]`)},
 		{"spec not an object", `infrastructure = {
     api_group = "infrastructure.cluster.x-k8s.io"
     kind      = "DockerMachineTemplate"
@@ -611,15 +616,16 @@ func TestAccWorkerPool_invalidConfiguration(t *testing.T) {
   }`, errorText("Invalid Attribute Combination")},
 		{"OnDelete with max_surge", `rollout = { strategy = "OnDelete", max_surge = "1" }` + infra, errorText("Rolling Update Setting With OnDelete")},
 		{"empty health check", `health_check = {}` + infra, errorText("Health Check Checks Nothing")},
-		{"bad percentage", `rollout = { max_unavailable = "25 %" }` + infra, errorText("percentage")},
+		{"bad percentage", `rollout = { max_unavailable = "25 %" }` + infra, diagnosticRegexp("Invalid Attribute Value Match", "must be a whole number or a percentage such as 25%")},
 	}
+	provider := acctest.ProviderBlock(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			name := "workers"
 			if c.name == "bad name" {
 				name = "Workers_1"
 			}
-			config := acctest.ProviderBlock(t) + fmt.Sprintf(`
+			config := provider + fmt.Sprintf(`
 resource "qumulus_worker_pool" "test" {
   namespace    = "tenant-x"
   cluster_name = "work"

@@ -2,12 +2,9 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -24,7 +21,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	kubeletapis "k8s.io/kubelet/pkg/apis"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
 	"github.com/qumulus/terraform-provider-qumulus/internal/workerpool"
@@ -130,7 +126,7 @@ func workerPoolSchema(ctx context.Context) schema.Schema {
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators: []validator.Map{
-					mapvalidator.KeysAre(validators.QualifiedName(), nodeLabelKey{}), mapvalidator.ValueStringsAre(validators.LabelValue()),
+					mapvalidator.KeysAre(validators.QualifiedName(), validators.NodeLabelKey()), mapvalidator.ValueStringsAre(validators.LabelValue()),
 				},
 			},
 			"node_taints": schema.ListNestedAttribute{
@@ -185,7 +181,7 @@ func workerPoolSchema(ctx context.Context) schema.Schema {
 							"The provider makes the template `<name>-<hash>`. Fields the provider's webhooks add are not drift.",
 						Optional: true,
 						Validators: []validator.String{
-							jsonObject{},
+							validators.JSONObject(),
 							stringvalidator.ExactlyOneOf(path.MatchRelative().AtParent().AtName("name")),
 						},
 					},
@@ -250,59 +246,4 @@ var workerPoolSchemaType = sync.OnceValue(func() attr.Type { return workerPoolSc
 // poolAttrTypes is attrTypes for qumulus_worker_pool.
 func poolAttrTypes(names ...string) map[string]attr.Type {
 	return schemaAttrTypes("qumulus_worker_pool", workerPoolSchemaType(), names...)
-}
-
-// nodeLabelKey refuses node labels the kubelet would refuse: kubernetes.io and k8s.io
-// labels that are neither kubelet labels nor synced by Cluster API from the Machine.
-type nodeLabelKey struct{}
-
-func (nodeLabelKey) Description(context.Context) string {
-	return "must not be a kubernetes.io or k8s.io label the kubelet may not set"
-}
-func (v nodeLabelKey) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (nodeLabelKey) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	key := req.ConfigValue.ValueString()
-	if workerpool.IsMachineLabel(key) || kubeletapis.IsKubeletLabel(key) {
-		return
-	}
-	domain, _, found := strings.Cut(key, "/")
-	if !found {
-		return
-	}
-	for _, reserved := range []string{"kubernetes.io", "k8s.io"} {
-		if domain == reserved || strings.HasSuffix(domain, "."+reserved) {
-			resp.Diagnostics.AddAttributeError(req.Path, "Node Label Not Allowed",
-				fmt.Sprintf("The kubelet refuses to start with the label %q: it may only set the kubernetes.io and k8s.io labels "+
-					"%s and those under %s. Use a label of your own domain (e.g. example.com/role), or node-role.kubernetes.io/<role>, "+
-					"which Cluster API puts on the Node.", key, strings.Join(kubeletapis.KubeletLabels(), ", "), strings.Join(kubeletapis.KubeletLabelNamespaces(), ", ")))
-			return
-		}
-	}
-}
-
-// jsonObject requires a JSON object.
-type jsonObject struct{}
-
-func (jsonObject) Description(context.Context) string { return "must be a JSON object" }
-func (v jsonObject) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (jsonObject) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := workerpool.CanonicalJSON(req.ConfigValue.ValueString()); err != nil {
-		var syntax *json.SyntaxError
-		detail := err.Error()
-		if errors.As(err, &syntax) {
-			detail = fmt.Sprintf("%s (at byte %d)", syntax, syntax.Offset)
-		}
-		resp.Diagnostics.AddAttributeError(req.Path, "Template Spec Is Not A JSON Object",
-			fmt.Sprintf("spec must be a JSON object, written with jsonencode({ ... }): %s.", detail))
-	}
 }

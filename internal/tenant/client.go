@@ -12,15 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -28,7 +23,7 @@ import (
 )
 
 // ErrNotFound means the tenant's namespace does not exist (or no longer belongs to it).
-var ErrNotFound = errors.New("tenant namespace not found")
+var ErrNotFound = fmt.Errorf("tenant namespace %w", kube.ErrNotFound)
 
 // ErrNotOwned means Delete found the namespace belonging to someone else, and left it.
 var ErrNotOwned = errors.New("the namespace no longer belongs to the tenant")
@@ -77,43 +72,6 @@ func (e *HasClustersError) Error() string {
 	return fmt.Sprintf("namespace %s still holds %s", e.Namespace, strings.Join(e.Clusters, ", "))
 }
 
-// StuckError says what kept a namespace from going away in time.
-type StuckError struct {
-	Namespace string
-	// Remaining lists the objects still in the namespace, with their finalizers.
-	Remaining []string
-	// Conditions are the namespace's deletion conditions that report a problem.
-	Conditions []string
-	Err        error
-}
-
-func (e *StuckError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "namespace %s is still being deleted", e.Namespace)
-	if len(e.Remaining) > 0 {
-		fmt.Fprintf(&b, "; still in it: %s", strings.Join(e.Remaining, ", "))
-	}
-	if len(e.Conditions) > 0 {
-		fmt.Fprintf(&b, "; namespace conditions: %s", strings.Join(e.Conditions, "; "))
-	}
-	if e.Err != nil {
-		fmt.Fprintf(&b, " (%v)", e.Err)
-	}
-	return b.String()
-}
-
-func (e *StuckError) Unwrap() error { return e.Err }
-
-// ObjectError names the object a failed API call was about.
-type ObjectError struct {
-	Action string
-	Object string
-	Err    error
-}
-
-func (e *ObjectError) Error() string { return fmt.Sprintf("%s %s: %v", e.Action, e.Object, e.Err) }
-func (e *ObjectError) Unwrap() error { return e.Err }
-
 // Client manages tenants in a management cluster.
 type Client struct {
 	Kube      kubernetes.Interface
@@ -148,7 +106,7 @@ func (c *Client) Create(ctx context.Context, s Spec) (created bool, err error) {
 			}
 			return false, &NamespaceExistsError{Namespace: s.Namespace}
 		}
-		return false, &ObjectError{"creating", "namespace " + s.Namespace, err}
+		return false, &kube.ObjectError{Action: "creating", Object: "namespace " + s.Namespace, Err: err}
 	}
 	return true, c.Apply(ctx, s)
 }
@@ -158,31 +116,31 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 	core := c.Kube.CoreV1()
 	rbac := c.Kube.RbacV1()
 	if _, err := core.Namespaces().Apply(ctx, s.NamespaceApply(), applyOptions); err != nil {
-		return &ObjectError{"applying", "namespace " + s.Namespace, err}
+		return &kube.ObjectError{Action: "applying", Object: "namespace " + s.Namespace, Err: err}
 	}
 	for _, r := range s.RolesApply() {
 		if _, err := rbac.Roles(s.Namespace).Apply(ctx, r, applyOptions); err != nil {
-			return &ObjectError{"applying", "Role " + s.Namespace + "/" + *r.Name, err}
+			return &kube.ObjectError{Action: "applying", Object: "Role " + s.Namespace + "/" + *r.Name, Err: err}
 		}
 	}
 	for _, b := range s.RoleBindingsApply() {
 		if _, err := rbac.RoleBindings(s.Namespace).Apply(ctx, b, applyOptions); err != nil {
-			return &ObjectError{"applying", "RoleBinding " + s.Namespace + "/" + *b.Name, err}
+			return &kube.ObjectError{Action: "applying", Object: "RoleBinding " + s.Namespace + "/" + *b.Name, Err: err}
 		}
 	}
 	for _, p := range s.NetworkPoliciesApply() {
 		if _, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Apply(ctx, p, applyOptions); err != nil {
-			return &ObjectError{"applying", "NetworkPolicy " + s.Namespace + "/" + *p.Name, err}
+			return &kube.ObjectError{Action: "applying", Object: "NetworkPolicy " + s.Namespace + "/" + *p.Name, Err: err}
 		}
 	}
 	if q := s.ResourceQuotaApply(); q != nil {
 		if _, err := core.ResourceQuotas(s.Namespace).Apply(ctx, q, applyOptions); err != nil {
-			return &ObjectError{"applying", "ResourceQuota " + s.Namespace + "/" + *q.Name, err}
+			return &kube.ObjectError{Action: "applying", Object: "ResourceQuota " + s.Namespace + "/" + *q.Name, Err: err}
 		}
 	}
 	if l := s.LimitRangeApply(); l != nil {
 		if _, err := core.LimitRanges(s.Namespace).Apply(ctx, l, applyOptions); err != nil {
-			return &ObjectError{"applying", "LimitRange " + s.Namespace + "/" + *l.Name, err}
+			return &kube.ObjectError{Action: "applying", Object: "LimitRange " + s.Namespace + "/" + *l.Name, Err: err}
 		}
 	}
 	return c.prune(ctx, s)
@@ -201,7 +159,7 @@ func (c *Client) prune(ctx context.Context, s Spec) error {
 	for _, gvr := range prunable {
 		list, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.OwnershipSelector(s.Name)})
 		if err != nil {
-			return &ObjectError{"listing", gvr.Resource + " in namespace " + s.Namespace, err}
+			return &kube.ObjectError{Action: "listing", Object: gvr.Resource + " in namespace " + s.Namespace, Err: err}
 		}
 		for _, obj := range list.Items {
 			if slices.Contains(keep[gvr.Resource], obj.GetName()) {
@@ -209,7 +167,7 @@ func (c *Client) prune(ctx context.Context, s Spec) error {
 			}
 			err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				return &ObjectError{"deleting", gvr.Resource + " " + s.Namespace + "/" + obj.GetName(), err}
+				return &kube.ObjectError{Action: "deleting", Object: gvr.Resource + " " + s.Namespace + "/" + obj.GetName(), Err: err}
 			}
 		}
 	}
@@ -228,7 +186,7 @@ var prunable = []schema.GroupVersionResource{
 func (c *Client) Find(ctx context.Context, name string) (string, error) {
 	list, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.OwnershipSelector(name)})
 	if err != nil {
-		return "", &ObjectError{"listing", "namespaces of tenant " + name, err}
+		return "", &kube.ObjectError{Action: "listing", Object: "namespaces of tenant " + name, Err: err}
 	}
 	switch len(list.Items) {
 	case 0:
@@ -259,7 +217,7 @@ func (c *Client) Clusters(ctx context.Context, namespace string) ([]string, erro
 			continue
 		}
 		if err != nil {
-			return nil, &ObjectError{"listing", k.gvr.Resource + " in namespace " + namespace, err}
+			return nil, &kube.ObjectError{Action: "listing", Object: k.gvr.Resource + " in namespace " + namespace, Err: err}
 		}
 		for _, obj := range list.Items {
 			out = append(out, k.kind+" "+obj.GetName())
@@ -270,14 +228,14 @@ func (c *Client) Clusters(ctx context.Context, namespace string) ([]string, erro
 
 // Delete deletes the namespace of tenant name and waits until it is gone. Unless force is
 // set it refuses while clusters remain in it. A namespace that belongs to someone else is
-// left alone (ErrNotOwned). When ctx ends first, the error is a *StuckError.
+// left alone (ErrNotOwned). When ctx ends first, the error is a *kube.StuckError.
 func (c *Client) Delete(ctx context.Context, name, namespace string, force bool) error {
 	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return &ObjectError{"reading", "namespace " + namespace, err}
+		return &kube.ObjectError{Action: "reading", Object: "namespace " + namespace, Err: err}
 	}
 	if !belongsTo(ns, name) {
 		return ErrNotOwned
@@ -296,42 +254,27 @@ func (c *Client) Delete(ctx context.Context, name, namespace string, force bool)
 			Preconditions: &metav1.Preconditions{UID: &ns.UID},
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return &ObjectError{"deleting", "namespace " + namespace, err}
+			return &kube.ObjectError{Action: "deleting", Object: "namespace " + namespace, Err: err}
 		}
 	}
 	if err := c.waitGone(ctx, namespace); err != nil {
 		// The context has ended: ask with a fresh one what is left.
-		stuck := &StuckError{Namespace: namespace, Err: err}
-		c.describeRemains(context.WithoutCancel(ctx), stuck)
+		stuck := &kube.StuckError{Container: "namespace " + namespace, Err: err}
+		c.describeRemains(context.WithoutCancel(ctx), namespace, stuck)
 		return stuck
 	}
 	return nil
 }
 
 func (c *Client) waitGone(ctx context.Context, namespace string) error {
-	selector := fields.OneTermEqualSelector("metadata.name", namespace).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = selector
-			return c.Kube.CoreV1().Namespaces().List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = selector
-			return c.Kube.CoreV1().Namespaces().Watch(ctx, opts)
-		},
-	}
-	gone := func(store cache.Store) (bool, error) { return len(store.List()) == 0, nil }
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{}, gone, func(e watch.Event) (bool, error) {
-		return e.Type == watch.Deleted, nil
-	})
-	return err
+	return kube.WaitGone(ctx, c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")), kube.NameSelector(namespace))
 }
 
 // describeRemains fills in what is still in a namespace that does not go away.
-func (c *Client) describeRemains(ctx context.Context, stuck *StuckError) {
+func (c *Client) describeRemains(ctx context.Context, namespace string, stuck *kube.StuckError) {
 	ctx, cancel := context.WithTimeout(ctx, remainsTimeout)
 	defer cancel()
-	if ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, stuck.Namespace, metav1.GetOptions{}); err == nil {
+	if ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err == nil {
 		for _, cond := range ns.Status.Conditions {
 			if cond.Status == corev1.ConditionTrue && cond.Message != "" {
 				stuck.Conditions = append(stuck.Conditions, fmt.Sprintf("%s: %s", cond.Type, cond.Message))
@@ -348,16 +291,12 @@ func (c *Client) describeRemains(ctx context.Context, stuck *StuckError) {
 			if !slices.Contains(r.Verbs, "list") || strings.Contains(r.Name, "/") || r.Name == "events" {
 				continue
 			}
-			objs, err := c.Dynamic.Resource(gv.WithResource(r.Name)).Namespace(stuck.Namespace).List(ctx, metav1.ListOptions{})
+			objs, err := c.Dynamic.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				continue
 			}
 			for _, obj := range objs.Items {
-				what := r.Kind + " " + obj.GetName()
-				if f := obj.GetFinalizers(); len(f) > 0 {
-					what += " (finalizers: " + strings.Join(f, ", ") + ")"
-				}
-				stuck.Remaining = append(stuck.Remaining, what)
+				stuck.Remaining = append(stuck.Remaining, kube.Describe(r.Kind+" "+obj.GetName(), &obj))
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func (c *Client) Observe(ctx context.Context, name, namespace string) (*Observed
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, &ObjectError{"reading", "namespace " + namespace, err}
+		return nil, &kube.ObjectError{Action: "reading", Object: "namespace " + namespace, Err: err}
 	}
 	if !belongsTo(ns, name) {
 		return nil, ErrNotFound
@@ -85,7 +85,7 @@ func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
 	rbac := c.Kube.RbacV1()
 	r, err := found(rbac.Roles(o.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{}))
 	if err != nil {
-		return &ObjectError{"reading", "Role " + o.Namespace + "/" + PlatformRole, err}
+		return &kube.ObjectError{Action: "reading", Object: "Role " + o.Namespace + "/" + PlatformRole, Err: err}
 	}
 	if r != nil && o.owns(r) && sameAs(platformRules(), r.Rules) {
 		o.Names.Roles = []string{PlatformRole}
@@ -93,7 +93,7 @@ func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
 	binding := func(name, kind, ref string) (*rbacv1.RoleBinding, error) {
 		rb, err := found(rbac.RoleBindings(o.Namespace).Get(ctx, name, metav1.GetOptions{}))
 		if err != nil {
-			return nil, &ObjectError{"reading", "RoleBinding " + o.Namespace + "/" + name, err}
+			return nil, &kube.ObjectError{Action: "reading", Object: "RoleBinding " + o.Namespace + "/" + name, Err: err}
 		}
 		if rb == nil || !o.owns(rb) || rb.RoleRef.Kind != kind || rb.RoleRef.Name != ref {
 			return nil, nil
@@ -148,7 +148,7 @@ func (c *Client) observeNetwork(ctx context.Context, o *Observed) error {
 	for _, name := range []string{PolicyDefaultDeny, PolicySameNamespace, PolicyPlatform, PolicyControlPlanes} {
 		p, err := found(c.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Get(ctx, name, metav1.GetOptions{}))
 		if err != nil {
-			return &ObjectError{"reading", "NetworkPolicy " + o.Namespace + "/" + name, err}
+			return &kube.ObjectError{Action: "reading", Object: "NetworkPolicy " + o.Namespace + "/" + name, Err: err}
 		}
 		if p != nil && o.owns(p) {
 			policies[name] = p
@@ -185,7 +185,7 @@ func (c *Client) observeNetwork(ctx context.Context, o *Observed) error {
 func (c *Client) observeQuota(ctx context.Context, o *Observed) error {
 	q, err := found(c.Kube.CoreV1().ResourceQuotas(o.Namespace).Get(ctx, ResourceQuotaName, metav1.GetOptions{}))
 	if err != nil {
-		return &ObjectError{"reading", "ResourceQuota " + o.Namespace + "/" + ResourceQuotaName, err}
+		return &kube.ObjectError{Action: "reading", Object: "ResourceQuota " + o.Namespace + "/" + ResourceQuotaName, Err: err}
 	}
 	if q == nil || !o.owns(q) {
 		return nil
@@ -204,7 +204,7 @@ func (c *Client) observeQuota(ctx context.Context, o *Observed) error {
 func (c *Client) observeLimits(ctx context.Context, o *Observed) error {
 	l, err := found(c.Kube.CoreV1().LimitRanges(o.Namespace).Get(ctx, LimitRangeName, metav1.GetOptions{}))
 	if err != nil {
-		return &ObjectError{"reading", "LimitRange " + o.Namespace + "/" + LimitRangeName, err}
+		return &kube.ObjectError{Action: "reading", Object: "LimitRange " + o.Namespace + "/" + LimitRangeName, Err: err}
 	}
 	if l == nil || !o.owns(l) {
 		return nil

@@ -255,19 +255,27 @@ func TestApplyThenObserve(t *testing.T) {
 	}
 
 	// A policy changed out of band no longer counts; its name drops out.
-	p, _ := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Get(ctx, PolicySameNamespace, metav1.GetOptions{})
+	p, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Get(ctx, PolicySameNamespace, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Spec.Ingress = nil
 	if _, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A member removed from the platform binding is no longer a member, and its role's
 	// binding no longer counts; a subject added to one binding only makes it not count.
-	rb, _ := c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{})
+	rb, err := c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rb.Subjects = slices.DeleteFunc(rb.Subjects, func(sub rbacv1.Subject) bool { return sub.Name == "alice" })
 	if _, err := c.Kube.RbacV1().RoleBindings(s.Namespace).Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rb, _ = c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, "qumulus-admin", metav1.GetOptions{})
+	if rb, err = c.Kube.RbacV1().RoleBindings(s.Namespace).Get(ctx, "qumulus-admin", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: KindUser, APIGroup: rbacv1.GroupName, Name: "mallory"})
 	if _, err := c.Kube.RbacV1().RoleBindings(s.Namespace).Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)

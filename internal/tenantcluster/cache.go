@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -41,13 +39,9 @@ func (c *Connection) LogValue() slog.Value { return slog.StringValue(c.String())
 // ServerVersion asks the tenant API server for its version: the cheapest request that
 // proves the server answers and accepts the credentials.
 func (c *Connection) ServerVersion(ctx context.Context) (string, error) {
-	body, err := c.Kubernetes.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	info, err := c.Kubernetes.Discovery().ServerVersionWithContext(ctx)
 	if err != nil {
 		return "", err
-	}
-	var info version.Info
-	if err := json.Unmarshal(body, &info); err != nil {
-		return "", fmt.Errorf("reading the answer of %s/version: %w", c.Kubeconfig.Host, err)
 	}
 	return info.GitVersion, nil
 }

@@ -38,6 +38,17 @@ func TestKubernetesValidators(t *testing.T) {
 		{"cluster id bad namespace", ClusterID(), types.StringValue("Tenant/prod"), "namespace: "},
 		{"cluster id name starting with a digit", ClusterID(), types.StringValue("tenant-acme/1prod"), "name: "},
 		{"cluster id two slashes", ClusterID(), types.StringValue("a/b/c"), "name: "},
+		{"node label of own domain", NodeLabelKey(), types.StringValue("example.com/role"), ""},
+		{"node label without domain", NodeLabelKey(), types.StringValue("role"), ""},
+		{"node role label", NodeLabelKey(), types.StringValue("node-role.kubernetes.io/worker"), ""},
+		{"kubelet label", NodeLabelKey(), types.StringValue("topology.kubernetes.io/zone"), ""},
+		{"cluster api synced label", NodeLabelKey(), types.StringValue("node.cluster.x-k8s.io/pool"), ""},
+		{"reserved kubernetes.io label", NodeLabelKey(), types.StringValue("kubernetes.io/role"), "kubelet refuses"},
+		{"reserved k8s.io subdomain label", NodeLabelKey(), types.StringValue("foo.k8s.io/x"), "kubelet refuses"},
+		{"json object", JSONObject(), types.StringValue(`{"a": {"b": 1}}`), ""},
+		{"json array", JSONObject(), types.StringValue(`[1]`), "must be a JSON object"},
+		{"json broken", JSONObject(), types.StringValue(`{"a":`), "jsonencode"},
+		{"json unknown", JSONObject(), types.StringUnknown(), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +20,6 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
-	"github.com/qumulus/terraform-provider-qumulus/internal/cluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 )
@@ -41,7 +39,7 @@ var (
 )
 
 // ErrNotFound means the pool's MachineDeployment is not in the management cluster.
-var ErrNotFound = errors.New("worker pool not found")
+var ErrNotFound = fmt.Errorf("worker pool %w", kube.ErrNotFound)
 
 // ClusterError means the pool's cluster cannot have Cluster API workers: there is no
 // Cluster API Cluster of the name (Bare: there is a bare TenantControlPlane of the name,
@@ -95,18 +93,6 @@ func (e *TemplateMissingError) Error() string {
 	return fmt.Sprintf("%s %s/%s does not exist", e.Kind, e.Namespace, e.Name)
 }
 
-// NotReadyError means the pool did not become ready before the context ended.
-type NotReadyError struct {
-	Object string
-	Last   Status
-	Err    error
-}
-
-func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("%s is not ready: %s", e.Object, e.Last.Describe())
-}
-func (e *NotReadyError) Unwrap() error { return e.Err }
-
 // Client manages worker pools in the management cluster.
 type Client struct {
 	Kube    kubernetes.Interface
@@ -119,12 +105,11 @@ type Client struct {
 // the namespace's tenant label to s, defaults s.Version to the control plane's and checks
 // it against the control plane's (not newer, at most MaxKubeletSkew minor versions older).
 func (c *Client) Prepare(ctx context.Context, s *Spec) error {
-	cc := cluster.Client{Kube: c.Kube, Dynamic: c.Dynamic}
-	cs := cluster.Spec{Namespace: s.Namespace, Name: s.Cluster}
-	if err := cc.Prepare(ctx, &cs); err != nil {
+	tenant, err := kube.NamespaceTenant(ctx, c.Kube, s.Namespace)
+	if err != nil {
 		return err
 	}
-	s.Tenant = cs.Tenant
+	s.Tenant = tenant
 	cp, err := c.ControlPlaneVersion(ctx, s.Namespace, s.Cluster)
 	if err != nil {
 		return err
@@ -156,7 +141,7 @@ func CheckVersion(pool, controlPlane string) error {
 }
 
 func parseOrNil(s string) *version.Version {
-	v, err := cluster.ParseVersion(s)
+	v, err := kube.ParseVersion(s)
 	if err != nil {
 		return nil
 	}
@@ -173,7 +158,7 @@ func (c *Client) ControlPlaneVersion(ctx context.Context, namespace, name string
 			return nil, nil
 		}
 		if err != nil {
-			return nil, &cluster.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind, namespace, name), Err: err}
+			return nil, &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind, namespace, name), Err: err}
 		}
 		return obj, nil
 	}
@@ -192,14 +177,14 @@ func (c *Client) ControlPlaneVersion(ctx context.Context, namespace, name string
 	if err != nil {
 		return "", err
 	}
-	if v := cluster.StatusOf(tcp).InstalledVersion; v != "" {
+	if v := kamaji.InstalledVersion(tcp); v != "" {
 		return v, nil
 	}
 	ref := str(cl, "spec", "controlPlaneRef", "name")
 	if str(cl, "spec", "controlPlaneRef", "kind") == capi.KamajiControlPlaneGVK.Kind && ref != "" {
 		obj, err := c.Dynamic.Resource(capi.KamajiControlPlaneGVR).Namespace(namespace).Get(ctx, ref, metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return "", &cluster.ObjectError{Action: "reading", Object: fmt.Sprintf("KamajiControlPlane %s/%s", namespace, ref), Err: err}
+			return "", &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("KamajiControlPlane %s/%s", namespace, ref), Err: err}
 		}
 		if obj != nil {
 			return str(obj, "spec", "version"), nil
@@ -217,15 +202,15 @@ func (c *Client) CheckFree(ctx context.Context, s Spec) error {
 		return nil
 	}
 	if err != nil {
-		return &cluster.ObjectError{Action: "reading", Object: s.describe(), Err: err}
+		return &kube.ObjectError{Action: "reading", Object: s.describe(), Err: err}
 	}
 	if md.GetDeletionTimestamp() != nil {
 		if err := kube.WaitGone(ctx, r, kube.NameSelector(s.Name)); err != nil {
-			return &cluster.StuckError{Remaining: []string{s.describe() + " (being deleted)"}, Err: err}
+			return &kube.StuckError{Remaining: []string{s.describe() + " (being deleted)"}, Err: err}
 		}
 		return nil
 	}
-	return &cluster.ExistsError{Object: s.describe(), Managed: md.GetLabels()[kube.LabelManagedBy] == kube.ManagedBy}
+	return kube.ExistsErrorFor(s.describe(), md)
 }
 
 func (s Spec) describe() string {
@@ -244,7 +229,7 @@ func (c *Client) resourceFor(kind schema.GroupKind) (*meta.RESTMapping, error) {
 		return nil, &KindNotServedError{Kind: kind, Err: err}
 	}
 	if err != nil {
-		return nil, &cluster.ObjectError{Action: "discovering", Object: "the resource of " + kind.String(), Err: err}
+		return nil, &kube.ObjectError{Action: "discovering", Object: "the resource of " + kind.String(), Err: err}
 	}
 	return m, nil
 }
@@ -269,7 +254,7 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 			return &TemplateMissingError{Kind: kind, Namespace: s.Namespace, Name: s.Infrastructure.Name}
 		}
 		if err != nil {
-			return &cluster.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind.Kind, s.Namespace, s.Infrastructure.Name), Err: err}
+			return &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind.Kind, s.Namespace, s.Infrastructure.Name), Err: err}
 		}
 	}
 	if err := c.apply(ctx, c.Dynamic.Resource(kubeadmConfigTemplateGVR).Namespace(s.Namespace), s.BootstrapTemplate()); err != nil {
@@ -287,13 +272,7 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 
 func (c *Client) apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
 	_, err := kube.Apply(ctx, r, obj)
-	if err == nil {
-		return nil
-	}
-	if kube.IsUnknownField(err) {
-		return &cluster.UnsupportedFieldError{Object: obj.GetKind(), Err: err}
-	}
-	return &cluster.ObjectError{Action: "applying", Object: fmt.Sprintf("%s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName()), Err: err}
+	return err
 }
 
 // deleteHealthCheck deletes the pool's MachineHealthCheck if the provider made it.
@@ -305,24 +284,24 @@ func (c *Client) deleteHealthCheck(ctx context.Context, namespace, name string) 
 	}
 	what := fmt.Sprintf("MachineHealthCheck %s/%s", namespace, name)
 	if err != nil {
-		return &cluster.ObjectError{Action: "reading", Object: what, Err: err}
+		return &kube.ObjectError{Action: "reading", Object: what, Err: err}
 	}
 	if mhc.GetLabels()[LabelPool] != name {
 		return nil
 	}
 	if err := r.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return &cluster.ObjectError{Action: "deleting", Object: what, Err: err}
+		return &kube.ObjectError{Action: "deleting", Object: what, Err: err}
 	}
 	return nil
 }
 
 // WaitReady watches the MachineDeployment until Status.Ready, calling progress at every
-// change of what Describe reports. When ctx ends first it returns a *NotReadyError with
+// change of what Describe reports. When ctx ends first it returns a *kube.NotReadyError with
 // the last status.
 func (c *Client) WaitReady(ctx context.Context, s Spec, progress func(Status)) (Status, error) {
 	r := c.Dynamic.Resource(machineDeploymentGVR).Namespace(s.Namespace)
 	if _, err := r.Get(ctx, s.Name, metav1.GetOptions{}); err != nil {
-		return Status{}, &cluster.ObjectError{Action: "reading", Object: s.describe(), Err: err}
+		return Status{}, &kube.ObjectError{Action: "reading", Object: s.describe(), Err: err}
 	}
 	var last Status
 	lastDescribed := ""
@@ -340,7 +319,7 @@ func (c *Client) WaitReady(ctx context.Context, s Spec, progress func(Status)) (
 		return last, fmt.Errorf("waiting for %s: %w", s.describe(), ctx.Err())
 	}
 	if err != nil {
-		return last, &NotReadyError{Object: s.describe(), Last: last, Err: err}
+		return last, &kube.NotReadyError{Object: s.describe(), Last: last.Describe(), Err: err}
 	}
 	return last, nil
 }
@@ -365,7 +344,7 @@ func (c *Client) RemoveUnusedTemplates(ctx context.Context, s Spec, kinds ...sch
 	selector := labels.SelectorFromSet(s.Selector()).String()
 	sets, err := c.Dynamic.Resource(machineSetGVR).Namespace(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return nil, &cluster.ObjectError{Action: "listing", Object: "the MachineSets of " + s.describe(), Err: err}
+		return nil, &kube.ObjectError{Action: "listing", Object: "the MachineSets of " + s.describe(), Err: err}
 	}
 	for _, ms := range sets.Items {
 		if ms.GetDeletionTimestamp() != nil {
@@ -403,7 +382,7 @@ func (c *Client) RemoveUnusedTemplates(ctx context.Context, s Spec, kinds ...sch
 		r := c.Dynamic.Resource(gvr).Namespace(s.Namespace)
 		list, err := r.List(ctx, metav1.ListOptions{LabelSelector: owned})
 		if err != nil {
-			return inUse, &cluster.ObjectError{Action: "listing", Object: "the " + kind.Kind + "s of " + s.describe(), Err: err}
+			return inUse, &kube.ObjectError{Action: "listing", Object: "the " + kind.Kind + "s of " + s.describe(), Err: err}
 		}
 		for _, t := range list.Items {
 			if used[kind][t.GetName()] {
@@ -417,7 +396,7 @@ func (c *Client) RemoveUnusedTemplates(ctx context.Context, s Spec, kinds ...sch
 			}
 			err := r.Delete(ctx, t.GetName(), metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				return inUse, &cluster.ObjectError{Action: "deleting", Object: fmt.Sprintf("%s %s/%s", kind.Kind, s.Namespace, t.GetName()), Err: err}
+				return inUse, &kube.ObjectError{Action: "deleting", Object: fmt.Sprintf("%s %s/%s", kind.Kind, s.Namespace, t.GetName()), Err: err}
 			}
 		}
 	}
@@ -454,7 +433,7 @@ func (c *Client) Observe(ctx context.Context, namespace, name string) (*Observed
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, &cluster.ObjectError{Action: "reading", Object: what, Err: err}
+		return nil, &kube.ObjectError{Action: "reading", Object: what, Err: err}
 	}
 	if md.GetDeletionTimestamp() != nil {
 		return nil, ErrNotFound
@@ -471,7 +450,7 @@ func (c *Client) Observe(ctx context.Context, namespace, name string) (*Observed
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return nil, &cluster.ObjectError{Action: "reading", Object: "KubeadmConfigTemplate " + namespace + "/" + o.BootstrapTemplate, Err: err}
+		return nil, &kube.ObjectError{Action: "reading", Object: "KubeadmConfigTemplate " + namespace + "/" + o.BootstrapTemplate, Err: err}
 	default:
 		o.BootstrapFound = true
 		if err := readBootstrap(kct, &spec); err != nil {
@@ -490,7 +469,7 @@ func (c *Client) Observe(ctx context.Context, namespace, name string) (*Observed
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
-			return nil, &cluster.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind.Kind, namespace, o.InfrastructureTemplate), Err: err}
+			return nil, &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("%s %s/%s", kind.Kind, namespace, o.InfrastructureTemplate), Err: err}
 		default:
 			o.InfrastructureFound = true
 			if t.GetLabels()[LabelPool] == name && t.GetLabels()[kube.LabelManagedBy] == kube.ManagedBy {
@@ -506,7 +485,7 @@ func (c *Client) Observe(ctx context.Context, namespace, name string) (*Observed
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return nil, &cluster.ObjectError{Action: "reading", Object: "MachineHealthCheck " + namespace + "/" + name, Err: err}
+		return nil, &kube.ObjectError{Action: "reading", Object: "MachineHealthCheck " + namespace + "/" + name, Err: err}
 	case mhc.GetLabels()[LabelPool] == name:
 		if spec.HealthCheck, err = readHealthCheck(mhc); err != nil {
 			return nil, err
@@ -528,7 +507,7 @@ func (c *Client) Delete(ctx context.Context, namespace, clusterName, name string
 	r := c.Dynamic.Resource(machineDeploymentGVR).Namespace(namespace)
 	err := r.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: new(metav1.DeletePropagationBackground)})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return &cluster.ObjectError{Action: "deleting", Object: s.describe(), Err: err}
+		return &kube.ObjectError{Action: "deleting", Object: s.describe(), Err: err}
 	}
 	if err := kube.WaitGone(ctx, r, kube.NameSelector(name)); err != nil {
 		return c.stuck(context.WithoutCancel(ctx), r, s, err)
@@ -549,7 +528,7 @@ func (c *Client) Delete(ctx context.Context, namespace, clusterName, name string
 			gvr = mapping.Resource
 		}
 		if err := kube.WaitGone(ctx, c.Dynamic.Resource(gvr).Namespace(namespace), owned); err != nil {
-			return &cluster.StuckError{Remaining: []string{fmt.Sprintf("the %ss of %s", kind.Kind, s.describe())}, Err: err}
+			return &kube.StuckError{Remaining: []string{fmt.Sprintf("the %ss of %s", kind.Kind, s.describe())}, Err: err}
 		}
 	}
 	return nil
@@ -560,14 +539,11 @@ func (c *Client) stuck(ctx context.Context, r dynamic.ResourceInterface, s Spec,
 	defer cancel()
 	md, err := r.Get(ctx, s.Name, metav1.GetOptions{})
 	if err != nil {
-		return &cluster.StuckError{Remaining: []string{s.describe()}, Err: cause}
+		return &kube.StuckError{Remaining: []string{s.describe()}, Err: cause}
 	}
-	what := s.describe()
-	if f := md.GetFinalizers(); len(f) > 0 {
-		what += " (finalizers: " + strings.Join(f, ", ") + ")"
-	}
+	what := kube.Describe(s.describe(), md)
 	if st := StatusOf(md); st.Current > 0 {
 		what += fmt.Sprintf(" (%d machines left)", st.Current)
 	}
-	return &cluster.StuckError{Remaining: []string{what}, Err: cause}
+	return &kube.StuckError{Remaining: []string{what}, Err: cause}
 }

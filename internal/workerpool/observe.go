@@ -40,7 +40,10 @@ type Status struct {
 	Generation, ObservedGeneration              int64
 	AvailableCondition                          string // True, False, Unknown or "" (not reported yet)
 	AvailableReason, AvailableMessage           string
-	Strategy                                    string
+	// ScalingUpMessage is the ScalingUp condition's message: why new machines are not
+	// made (a missing template), when Cluster API says so.
+	ScalingUpMessage string
+	Strategy         string
 }
 
 // StatusOf reads a MachineDeployment's status (nil: not found).
@@ -65,26 +68,30 @@ func StatusOf(md *unstructured.Unstructured) Status {
 	conditions, _, _ := unstructured.NestedSlice(md.Object, "status", "conditions")
 	for _, c := range conditions {
 		m, _ := c.(map[string]any)
-		if m["type"] == clusterv1.AvailableCondition {
+		switch m["type"] {
+		case clusterv1.AvailableCondition:
 			s.AvailableCondition, _ = m["status"].(string)
 			s.AvailableReason, _ = m["reason"].(string)
 			s.AvailableMessage, _ = m["message"].(string)
+		case clusterv1.ScalingUpCondition:
+			s.ScalingUpMessage, _ = m["message"].(string)
 		}
 	}
 	return s
 }
 
-// Ready reports whether the pool runs what was asked: Cluster API has seen the current
-// generation, every wanted machine exists, is up to date (except with OnDelete, where
-// machines are replaced only when someone deletes them) and available, no old machine is
-// left, and the Available condition is true.
+// Ready reports whether the pool runs what was asked, by what Cluster API reports: it has
+// seen the current generation, every wanted machine exists, is ready, up to date (except
+// with OnDelete, where machines are replaced only when someone deletes them) and
+// available, no old machine is left, and the Available condition is true. spec.replicas
+// is only the target.
 func (s Status) Ready() bool {
 	if !s.Found || s.Deleting || s.Replicas == nil || s.ObservedGeneration < s.Generation {
 		return false
 	}
 	want := *s.Replicas
 	upToDate := s.UpToDate == want || s.Strategy == StrategyOnDelete
-	return s.Current == want && s.Available == want && upToDate && s.AvailableCondition == string(metav1.ConditionTrue)
+	return s.Current == want && s.ReadyReplicas == want && s.Available == want && upToDate && s.AvailableCondition == string(metav1.ConditionTrue)
 }
 
 // Describe tells, for progress logs and errors, where the pool is.
@@ -123,6 +130,9 @@ func (s Status) Describe() string {
 	}
 	if s.Phase != "" {
 		parts = append(parts, "phase "+s.Phase)
+	}
+	if msg := strings.TrimSpace(s.ScalingUpMessage); msg != "" && !s.Ready() {
+		parts = append(parts, strings.ReplaceAll(msg, "\n", " "))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	kubeletapis "k8s.io/kubelet/pkg/apis"
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -207,6 +208,27 @@ func IsMachineLabel(key string) bool {
 	return false
 }
 
+// CheckNodeLabel refuses a node label the kubelet refuses to start with: a kubernetes.io
+// or k8s.io label that is neither a kubelet label nor one Cluster API puts on the Node
+// from the Machine.
+func CheckNodeLabel(key string) error {
+	if IsMachineLabel(key) || kubeletapis.IsKubeletLabel(key) {
+		return nil
+	}
+	domain, _, found := strings.Cut(key, "/")
+	if !found {
+		return nil
+	}
+	for _, reserved := range []string{"kubernetes.io", "k8s.io"} {
+		if domain == reserved || strings.HasSuffix(domain, "."+reserved) {
+			return fmt.Errorf("the kubelet refuses to start with the label %q: it may only set the kubernetes.io and k8s.io labels "+
+				"%s and those under %s. Use a label of your own domain (e.g. example.com/role), or node-role.kubernetes.io/<role>, "+
+				"which Cluster API puts on the Node", key, strings.Join(kubeletapis.KubeletLabels(), ", "), strings.Join(kubeletapis.KubeletLabelNamespaces(), ", "))
+		}
+	}
+	return nil
+}
+
 // FormatNodeLabels is the value of the kubelet's --node-labels: k=v pairs, sorted, comma-separated.
 func FormatNodeLabels(labels map[string]string) string {
 	parts := make([]string, 0, len(labels))
@@ -295,7 +317,7 @@ func (s Spec) BootstrapConfig() bootstrapv1.KubeadmConfigSpec {
 func (s Spec) BootstrapTemplateName() string {
 	// The hash is over the unstructured form (sorted keys, zero values left out), so that
 	// it does not change with the field order of the Go types.
-	b, _ := json.Marshal(mustUnstructured(s.BootstrapConfig()).Object)
+	b, _ := json.Marshal(kube.MustUnstructured(s.BootstrapConfig()).Object)
 	return s.Name + "-" + contentHash(b)
 }
 
@@ -324,7 +346,7 @@ func (s Spec) BootstrapTemplate() *unstructured.Unstructured {
 		ObjectMeta: s.meta(s.BootstrapTemplateName()),
 		Spec:       bootstrapv1.KubeadmConfigTemplateSpec{Template: bootstrapv1.KubeadmConfigTemplateResource{Spec: s.BootstrapConfig()}},
 	}
-	return mustUnstructured(&t)
+	return kube.MustUnstructured(&t)
 }
 
 // InfrastructureTemplate is the generated infrastructure machine template in apiVersion
@@ -345,7 +367,7 @@ func (s Spec) InfrastructureTemplate(apiVersion string) *unstructured.Unstructur
 		"metadata": map[string]any{
 			"name": meta.Name, "namespace": meta.Namespace, "labels": stringsToAny(meta.Labels),
 		},
-		"spec": map[string]any{"template": map[string]any{"spec": jsonNumbersToInt(spec)}},
+		"spec": map[string]any{"template": map[string]any{"spec": kube.JSONNumbersToInt(spec)}},
 	}}
 }
 
@@ -399,7 +421,7 @@ func (s Spec) MachineDeployment() *unstructured.Unstructured {
 			strategy.RollingUpdate.MaxUnavailable = intOrPercent(r.MaxUnavailable)
 		}
 	}
-	return mustUnstructured(&md)
+	return kube.MustUnstructured(&md)
 }
 
 // MachineHealthCheck is the pool's MachineHealthCheck (cluster.x-k8s.io/v1beta2), named
@@ -426,7 +448,7 @@ func (s Spec) MachineHealthCheck() *unstructured.Unstructured {
 		})
 	}
 	mhc.Spec.Remediation.TriggerIf.UnhealthyLessThanOrEqualTo = intOrPercent(h.MaxUnhealthy)
-	return mustUnstructured(&mhc)
+	return kube.MustUnstructured(&mhc)
 }
 
 func intOrPercent(s string) *intstr.IntOrString {
@@ -435,55 +457,6 @@ func intOrPercent(s string) *intstr.IntOrString {
 	}
 	v := intstr.Parse(s)
 	return &v
-}
-
-// mustUnstructured turns a typed object into the map server-side apply sends: only the
-// fields set (the v1beta2 types omit zero values), without creationTimestamp.
-func mustUnstructured(obj any) *unstructured.Unstructured {
-	b, err := json.Marshal(obj)
-	if err != nil {
-		panic(fmt.Sprintf("workerpool: encoding %T: %v", obj, err))
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		panic(fmt.Sprintf("workerpool: decoding %T: %v", obj, err))
-	}
-	if meta, ok := m["metadata"].(map[string]any); ok {
-		delete(meta, "creationTimestamp")
-	}
-	jsonNumbersToInt(m)
-	return &unstructured.Unstructured{Object: m}
-}
-
-// jsonNumbersToInt turns float64 and json.Number values into int64 where they are whole,
-// as unstructured objects hold them.
-func jsonNumbersToInt(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonNumbersToInt(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = jsonNumbersToInt(e)
-		}
-		return t
-	case float64:
-		if t == float64(int64(t)) {
-			return int64(t)
-		}
-		return t
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		if f, err := t.Float64(); err == nil {
-			return f
-		}
-		return t.String()
-	}
-	return v
 }
 
 func stringsToAny(m map[string]string) map[string]any {

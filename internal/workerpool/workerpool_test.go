@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -237,24 +238,43 @@ func TestStatus(t *testing.T) {
 		"scaling":        md(ready, 2, int64(4)),
 		"no replicas":    md(ready, 2, nil),
 		"nil":            nil,
+		// A rolling update's surge: the new machines are there, an old one lingers.
+		"old machine left":      md(with(ready, "replicas", int64(4)), 2, int64(3)),
+		"machine not ready":     md(with(ready, "readyReplicas", int64(2)), 2, int64(3)),
+		"machine not available": md(with(ready, "availableReplicas", int64(2)), 2, int64(3)),
+		"not available":         md(with(ready, "conditions", []any{map[string]any{"type": "Available", "status": "False"}}), 2, int64(3)),
 	} {
 		if s := StatusOf(obj); s.Ready() {
 			t.Errorf("%s: ready", name)
 		}
 	}
 	rolling := md(map[string]any{
-		"observedGeneration": int64(2), "replicas": int64(3), "availableReplicas": int64(3), "upToDateReplicas": int64(1),
+		"observedGeneration": int64(2), "replicas": int64(3), "readyReplicas": int64(3), "availableReplicas": int64(3), "upToDateReplicas": int64(1),
 		"conditions": []any{map[string]any{"type": "Available", "status": "False", "reason": "WaitingForAvailableReplicasSet", "message": "2 unavailable"}},
 	}, 2, int64(3))
 	s := StatusOf(rolling)
 	if s.Ready() || !strings.Contains(s.Describe(), "1 up to date") || !strings.Contains(s.Describe(), "Available=False (WaitingForAvailableReplicasSet: 2 unavailable)") {
 		t.Errorf("rolling: %s", s.Describe())
 	}
+	blocked := md(with(ready, "conditions", []any{
+		map[string]any{"type": "Available", "status": "False"},
+		map[string]any{"type": "ScalingUp", "status": "True", "message": "Scaling up from 0 to 3 replicas is blocked because:\n* spec.template.spec.infrastructureRef references DockerMachineTemplate w that does not exist"},
+	}), 2, int64(3))
+	if d := StatusOf(blocked).Describe(); !strings.Contains(d, "DockerMachineTemplate w that does not exist") {
+		t.Errorf("blocked: %s does not say which template is missing", d)
+	}
 	_ = unstructured.SetNestedField(rolling.Object, "OnDelete", "spec", "rollout", "strategy", "type")
 	_ = unstructured.SetNestedSlice(rolling.Object, []any{map[string]any{"type": "Available", "status": "True"}}, "status", "conditions")
 	if !StatusOf(rolling).Ready() {
 		t.Error("OnDelete pool waits for machines nobody replaces")
 	}
+}
+
+// with returns a copy of status with key set to v.
+func with(status map[string]any, key string, v any) map[string]any {
+	out := maps.Clone(status)
+	out[key] = v
+	return out
 }
 
 func BenchmarkTemplateNames(b *testing.B) {

@@ -7,6 +7,7 @@ package mgmtcluster
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,7 +23,9 @@ import (
 	"github.com/go-logr/stdr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -30,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/crds"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/proc"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
@@ -180,6 +184,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 		return nil, err
 	}
 
+	if err := installDefaultDataStore(ctx, c.RESTConfig, env.ControlPlane.Etcd.URL.Host); err != nil {
+		return nil, err
+	}
 	simOpts := opts.Simulator
 	simOpts.StartTenantServer = c.startTenantServer
 	simOpts.Log = logger.WithName("simulator")
@@ -222,6 +229,40 @@ func waitForAggregatedRoles(ctx context.Context, cfg *rest.Config) error {
 	})
 	if err != nil {
 		return fmt.Errorf("the simulator did not aggregate the built-in admin ClusterRole: %w", err)
+	}
+	return nil
+}
+
+// installDefaultDataStore creates the etcd DataStore Kamaji's Helm chart installs as its
+// default, pointing at the management etcd. Nobody connects to it: the simulated tenant
+// API servers get their own etcd prefixes.
+func installDefaultDataStore(ctx context.Context, cfg *rest.Config, etcd string) error {
+	placeholder := base64.StdEncoding.EncodeToString([]byte("simulated: the simulator's tenant API servers do not use it"))
+	ds := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kamaji.GroupVersion.String(),
+		"kind":       "DataStore",
+		"metadata":   map[string]any{"name": simulator.DefaultDataStore},
+		"spec": map[string]any{
+			"driver":    "etcd",
+			"endpoints": []any{etcd},
+			"tlsConfig": map[string]any{
+				"certificateAuthority": map[string]any{
+					"certificate": map[string]any{"content": placeholder},
+					"privateKey":  map[string]any{"content": placeholder},
+				},
+				"clientCertificate": map[string]any{
+					"certificate": map[string]any{"content": placeholder},
+					"privateKey":  map[string]any{"content": placeholder},
+				},
+			},
+		},
+	}}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := dyn.Resource(kamaji.DataStoreGVR).Create(ctx, ds, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default DataStore: %w", err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
+	clusterpkg "github.com/qumulus/terraform-provider-qumulus/internal/cluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/fixtures"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
@@ -208,6 +209,33 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 		t.Fatalf("the simulator reports %d tenant API servers while alpha is ready", servers)
 	}
 
+	// Scale 1 -> 2: Kamaji observes the new generation while the second pod is not yet
+	// ready, so readiness read from the spec would come too early.
+	if got := podsOf(tcp); got != [4]int64{1, 1, 1, 1} {
+		t.Errorf("status.kubernetesResources.deployment of a Ready control plane with 1 replica: %v", got)
+	}
+	if _, err := tcps.Patch(t.Context(), "alpha", "application/merge-patch+json",
+		[]byte(`{"spec":{"controlPlane":{"deployment":{"replicas":2}}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := clusterpkg.Spec{Version: "v1.35.0", Replicas: ptr.To[int64](2)}
+	var sawObservedLagging bool
+	first := waitFor(t, tcps, "alpha", func(u *unstructured.Unstructured) bool {
+		phase, _ := status(u)
+		observed, found, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		replicas, _, _ := unstructured.NestedInt64(u.Object, "spec", "controlPlane", "deployment", "replicas")
+		if phase == kamaji.StatusReady && replicas == 2 && (!found || observed == u.GetGeneration()) && podsOf(u)[1] < 2 {
+			sawObservedLagging = true
+		}
+		return clusterpkg.StatusOf(u).Ready(want)
+	})
+	if !sawObservedLagging {
+		t.Error("the scale never showed the new generation observed with the new pod not yet ready")
+	}
+	if got := podsOf(first); got != [4]int64{2, 2, 2, 2} {
+		t.Errorf("cluster.Status.Ready reported the scale done with pods %v (replicas, ready, available, updated), want all 2", got)
+	}
+
 	// Upgrade: Upgrading first, then Ready at the new version.
 	patch := []byte(`{"spec":{"kubernetes":{"version":"v1.36.0"}}}`)
 	if _, err := tcps.Patch(t.Context(), "alpha", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
@@ -234,6 +262,16 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	if after := cluster.Simulator().TenantServers(); after != servers-1 {
 		t.Errorf("tenant API servers: %d while alpha was ready, %d after its deletion; want its server stopped", servers, after)
 	}
+}
+
+// podsOf returns status.kubernetesResources.deployment's replicas, readyReplicas,
+// availableReplicas and updatedReplicas.
+func podsOf(u *unstructured.Unstructured) [4]int64 {
+	var out [4]int64
+	for i, k := range []string{"replicas", "readyReplicas", "availableReplicas", "updatedReplicas"} {
+		out[i], _, _ = unstructured.NestedInt64(u.Object, "status", "kubernetesResources", "deployment", k)
+	}
+	return out
 }
 
 func testTenantWorkloads(t *testing.T, tenant kubernetes.Interface) {
@@ -290,18 +328,10 @@ func TestSimulatedKamajiControlPlaneAndMachineDeployment(t *testing.T) {
 	cs, dyn := needCluster(t, true)
 	ns := namespace(t, cs)
 	kcps := dyn.Resource(capi.KamajiControlPlaneGVR).Namespace(ns)
-	kcp := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": capi.ControlPlaneGroupVersion.String(),
-		"kind":       "KamajiControlPlane",
-		"metadata":   map[string]any{"name": "beta", "namespace": ns},
-		"spec": map[string]any{
-			"version":       "v1.35.0",
-			"replicas":      int64(2),
-			"dataStoreName": "default",
-			"network":       map[string]any{"serviceType": "ClusterIP"},
-		},
-	}}
-	if _, err := kcps.Create(t.Context(), kcp, metav1.CreateOptions{}); err != nil {
+	if _, err := kcps.Create(t.Context(), kamajiControlPlane(ns, "beta"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(capi.ClusterGVR).Namespace(ns).Create(t.Context(), capiCluster(ns, "beta", "beta", nil, nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := waitFor(t, kcps, "beta", func(u *unstructured.Unstructured) bool {
@@ -325,52 +355,128 @@ func TestSimulatedKamajiControlPlaneAndMachineDeployment(t *testing.T) {
 		t.Errorf("TenantControlPlane controller = %v", owner)
 	}
 
+	createTemplates(t, dyn, ns, "workers")
 	mds := dyn.Resource(capi.MachineDeploymentGVR).Namespace(ns)
-	md := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": capi.MachineDeploymentGVK.GroupVersion().String(),
-		"kind":       "MachineDeployment",
-		"metadata":   map[string]any{"name": "workers", "namespace": ns},
-		"spec": map[string]any{
-			"clusterName": "beta",
-			"replicas":    int64(3),
-			"selector":    map[string]any{"matchLabels": map[string]any{"pool": "workers"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"pool": "workers"}},
-				"spec": map[string]any{
-					"clusterName": "beta",
-					"version":     "v1.35.0",
-					"bootstrap": map[string]any{"configRef": map[string]any{
-						"apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "KubeadmConfigTemplate", "name": "workers",
-					}},
-					"infrastructureRef": map[string]any{
-						"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DockerMachineTemplate", "name": "workers",
-					},
-				},
-			},
-		},
-	}}
-	if _, err := mds.Create(t.Context(), md, metav1.CreateOptions{}); err != nil {
+	if _, err := mds.Create(t.Context(), machineDeployment(ns, "workers", "beta", "workers", "workers"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	available := func(want int64) func(*unstructured.Unstructured) bool {
-		return func(u *unstructured.Unstructured) bool {
-			n, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
-			up, _, _ := unstructured.NestedInt64(u.Object, "status", "upToDateReplicas")
-			g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
-			return n == want && up == want && g == u.GetGeneration()
-		}
-	}
-	waitFor(t, mds, "workers", available(3))
+	waitFor(t, mds, "workers", poolAvailable(3))
 	if _, err := mds.Patch(t.Context(), "workers", "application/merge-patch+json", []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, mds, "workers", available(5))
+	waitFor(t, mds, "workers", poolAvailable(5))
 
 	// Deleting the KamajiControlPlane takes its TenantControlPlane with it.
 	if err := kcps.Delete(t.Context(), "beta", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns), "beta", func(u *unstructured.Unstructured) bool { return u == nil })
+}
+
+// poolAvailable holds when the MachineDeployment reports want machines, all available and
+// up to date, at its current generation.
+func poolAvailable(want int64) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		n, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+		up, _, _ := unstructured.NestedInt64(u.Object, "status", "upToDateReplicas")
+		all, _, _ := unstructured.NestedInt64(u.Object, "status", "replicas")
+		g, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		return n == want && up == want && all == want && g == u.GetGeneration()
+	}
+}
+
+func kamajiControlPlane(ns, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": capi.ControlPlaneGroupVersion.String(),
+		"kind":       "KamajiControlPlane",
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"version":       "v1.35.0",
+			"replicas":      int64(2),
+			"dataStoreName": simulator.DefaultDataStore,
+			"network":       map[string]any{"serviceType": "ClusterIP"},
+		},
+	}}
+}
+
+// capiCluster is a Cluster API Cluster whose controlPlaneRef names the KamajiControlPlane
+// kcp; ref overrides the reference's fields.
+func capiCluster(ns, name, kcp string, ref map[string]any, network map[string]any) *unstructured.Unstructured {
+	controlPlaneRef := map[string]any{"apiGroup": capi.ControlPlaneGroup, "kind": "KamajiControlPlane", "name": kcp}
+	for k, v := range ref {
+		controlPlaneRef[k] = v
+	}
+	spec := map[string]any{"controlPlaneRef": controlPlaneRef}
+	if network != nil {
+		spec["clusterNetwork"] = network
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": capi.ClusterGVR.GroupVersion().String(),
+		"kind":       "Cluster",
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec":       spec,
+	}}
+}
+
+func machineDeployment(ns, name, cluster, bootstrap, infrastructure string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": capi.MachineDeploymentGVK.GroupVersion().String(),
+		"kind":       "MachineDeployment",
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"clusterName": cluster,
+			"replicas":    int64(3),
+			"selector":    map[string]any{"matchLabels": map[string]any{"pool": name}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"pool": name}},
+				"spec": map[string]any{
+					"clusterName": cluster,
+					"version":     "v1.35.0",
+					"bootstrap": map[string]any{"configRef": map[string]any{
+						"apiGroup": bootstrapGVR.Group, "kind": "KubeadmConfigTemplate", "name": bootstrap,
+					}},
+					"infrastructureRef": map[string]any{
+						"apiGroup": dockerGVR.Group, "kind": "DockerMachineTemplate", "name": infrastructure,
+					},
+				},
+			},
+		},
+	}}
+}
+
+var (
+	bootstrapGVR = schema.GroupVersionResource{Group: "bootstrap.cluster.x-k8s.io", Version: "v1beta2", Resource: "kubeadmconfigtemplates"}
+	dockerGVR    = schema.GroupVersionResource{Group: "infrastructure.cluster.x-k8s.io", Version: "v1beta2", Resource: "dockermachinetemplates"}
+)
+
+// createTemplates creates a KubeadmConfigTemplate and a DockerMachineTemplate named name.
+func createTemplates(t *testing.T, dyn dynamic.Interface, ns, name string) {
+	t.Helper()
+	createBootstrapTemplate(t, dyn, ns, name)
+	createInfrastructureTemplate(t, dyn, ns, name)
+}
+
+func createBootstrapTemplate(t *testing.T, dyn dynamic.Interface, ns, name string) {
+	t.Helper()
+	create(t, dyn.Resource(bootstrapGVR).Namespace(ns), "KubeadmConfigTemplate", bootstrapGVR, ns, name, map[string]any{"preKubeadmCommands": []any{"true"}})
+}
+
+func createInfrastructureTemplate(t *testing.T, dyn dynamic.Interface, ns, name string) {
+	t.Helper()
+	create(t, dyn.Resource(dockerGVR).Namespace(ns), "DockerMachineTemplate", dockerGVR, ns, name, map[string]any{})
+}
+
+func create(t *testing.T, ri dynamic.ResourceInterface, kind string, gvr schema.GroupVersionResource, ns, name string, spec map[string]any) {
+	t.Helper()
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gvr.GroupVersion().String(),
+		"kind":       kind,
+		"metadata":   map[string]any{"name": name, "namespace": ns},
+		"spec":       map[string]any{"template": map[string]any{"spec": spec}},
+	}}
+	if _, err := ri.Create(t.Context(), obj, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating %s %s: %v", kind, name, err)
+	}
 }
 
 func containsString(list []string, s string) bool {

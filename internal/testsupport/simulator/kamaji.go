@@ -27,6 +27,11 @@ import (
 //   - a new object reports Provisioning, then after ReadyDelay Ready, with a tenant API
 //     server behind it and the admin kubeconfig Secret written;
 //   - a changed spec.kubernetes.version reports Upgrading first, then Ready at the new version;
+//   - status.kubernetesResources.deployment reports the control plane pods: for ReadyDelay
+//     after a change the new generation is observed but the pods lag (a scale from 2 to 3
+//     has 2 ready, a rollout an extra pod and old ones not updated), then all are ready;
+//   - the DataStore (spec.dataStore, else DefaultDataStore) must exist, or the control
+//     plane never becomes ready;
 //   - deletion is held by Kamaji's finalizer for DeleteDelay.
 type tenantControlPlaneReconciler struct {
 	*Simulator
@@ -70,6 +75,7 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 			}
 		}
 		r.clock.forget(key)
+		r.clock.forget("tcp-progress/" + req.String())
 		controllerutil.RemoveFinalizer(tcp, kamaji.Finalizer)
 		return ctrl.Result{}, r.Update(ctx, tcp)
 	}
@@ -88,8 +94,14 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	observed, reported, _ := unstructured.NestedInt64(tcp.Object, "status", "observedGeneration")
 	generation := tcp.GetGeneration()
 
+	replicas, found, _ := unstructured.NestedInt64(tcp.Object, "spec", "controlPlane", "deployment", "replicas")
+	if !found {
+		replicas = defaultReplicasTCP
+	}
+	pods := deploymentOf(tcp)
+
 	held := tcp.GetAnnotations()[HoldAnnotation] == "true"
-	if phase == kamaji.StatusReady && installed == desired && (observed == generation || !reported && hasReadyStatus(tcp)) {
+	if phase == kamaji.StatusReady && installed == desired && (observed == generation || !reported && hasReadyStatus(tcp)) && pods.settled(replicas) {
 		if held || r.heldNow(ctx, req.NamespacedName) {
 			// Tests hold a Ready control plane to see what the provider does with a
 			// kubeconfig Secret that is missing or damaged. The live read closes the race
@@ -116,12 +128,25 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		return ctrl.Result{}, r.setPhase(ctx, tcp, transitional, installed)
 	}
 	if wait := r.opts.ReadyDelay - r.clock.since(key, generation); wait > 0 {
-		if phase != transitional {
-			if err := r.setPhase(ctx, tcp, transitional, installed); err != nil {
+		// Kamaji has seen the new generation; the Deployment is rolling.
+		if r.clock.first("tcp-progress/"+req.String(), generation) {
+			progress := pods.progress(replicas, installed != "" && installed != desired || pods.replicas == replicas)
+			if err := r.setProgress(ctx, tcp, transitional, installed, progress); err != nil {
+				r.clock.forget("tcp-progress/" + req.String())
 				return ctrl.Result{}, err
 			}
 		}
 		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	dataStore, _, _ := unstructured.NestedString(tcp.Object, "spec", "dataStore")
+	if dataStore == "" {
+		dataStore = DefaultDataStore
+	}
+	if ok, err := r.dataStoreExists(ctx, dataStore); err != nil || !ok {
+		if err == nil {
+			r.opts.Log.Info("TenantControlPlane waits for its DataStore", "object", req.String(), "dataStore", dataStore)
+		}
+		return ctrl.Result{RequeueAfter: r.opts.ReadyDelay}, err
 	}
 
 	srv, err := r.pool.acquire(ctx, req.String())
@@ -137,10 +162,6 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	endpoint := strings.TrimPrefix(strings.TrimSuffix(srv.URL(), "/"), "https://")
 	patch := client.MergeFrom(tcp.DeepCopy())
 	now := time.Now().UTC().Format(time.RFC3339)
-	dataStore, _, _ := unstructured.NestedString(tcp.Object, "spec", "dataStore")
-	if dataStore == "" {
-		dataStore = "default"
-	}
 	set := func(v any, path ...string) {
 		_ = unstructured.SetNestedField(tcp.Object, v, append([]string{"status"}, path...)...)
 	}
@@ -153,6 +174,7 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	set(kamaji.StatusReady, "kubernetesResources", "version", "status")
 	set(desired, "kubernetesResources", "version", "version")
 	set(dataStore, "storage", "dataStoreName")
+	set(deploymentCounts{replicas, replicas, replicas, replicas}.object(tcp), "kubernetesResources", "deployment")
 	if err := r.Status().Patch(ctx, tcp, patch); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -176,6 +198,87 @@ func hasReadyStatus(tcp *unstructured.Unstructured) bool {
 	endpoint, _, _ := unstructured.NestedString(tcp.Object, "status", "controlPlaneEndpoint")
 	secret, _, _ := unstructured.NestedString(tcp.Object, "status", "kubeconfig", "admin", "secretName")
 	return endpoint != "" && secret != ""
+}
+
+// defaultReplicasTCP is the replica count Kamaji's webhook defaults.
+const defaultReplicasTCP = 2
+
+// DefaultDataStore is the DataStore a TenantControlPlane without spec.dataStore uses: the
+// one Kamaji's Helm chart installs and names in Kamaji's --datastore flag.
+const DefaultDataStore = "default"
+
+var dataStoreGVK = kamaji.GroupVersion.WithKind("DataStore")
+
+func (s *Simulator) dataStore(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	ds := &unstructured.Unstructured{}
+	ds.SetGroupVersionKind(dataStoreGVK)
+	err := s.mgr.GetAPIReader().Get(ctx, client.ObjectKey{Name: name}, ds)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return ds, err
+}
+
+func (s *Simulator) dataStoreExists(ctx context.Context, name string) (bool, error) {
+	ds, err := s.dataStore(ctx, name)
+	return ds != nil, err
+}
+
+// deploymentCounts is status.kubernetesResources.deployment's replica counters.
+type deploymentCounts struct {
+	replicas, ready, available, updated int64
+}
+
+func deploymentOf(tcp *unstructured.Unstructured) deploymentCounts {
+	var d deploymentCounts
+	for into, key := range map[*int64]string{&d.replicas: "replicas", &d.ready: "readyReplicas", &d.available: "availableReplicas", &d.updated: "updatedReplicas"} {
+		*into, _, _ = unstructured.NestedInt64(tcp.Object, "status", "kubernetesResources", "deployment", key)
+	}
+	return d
+}
+
+func (d deploymentCounts) settled(want int64) bool {
+	return d == deploymentCounts{want, want, want, want}
+}
+
+// progress is the Deployment midway to want pods: new pods exist but are not ready yet;
+// a rollout (a new pod template) surges one new pod while the old ones still serve.
+func (d deploymentCounts) progress(want int64, rollout bool) deploymentCounts {
+	if d.replicas == 0 {
+		return deploymentCounts{replicas: want, updated: want}
+	}
+	serving := min(d.ready, want)
+	if rollout && want > 0 {
+		return deploymentCounts{replicas: want + 1, ready: serving, available: min(d.available, want), updated: 1}
+	}
+	return deploymentCounts{replicas: max(d.replicas, want), ready: serving, available: min(d.available, want), updated: max(d.replicas, want)}
+}
+
+func (d deploymentCounts) object(tcp *unstructured.Unstructured) map[string]any {
+	return map[string]any{
+		"name":              tcp.GetName(),
+		"namespace":         tcp.GetNamespace(),
+		"selector":          "kamaji.clastix.io/name=" + tcp.GetName(),
+		"replicas":          d.replicas,
+		"readyReplicas":     d.ready,
+		"availableReplicas": d.available,
+		"updatedReplicas":   d.updated,
+		"lastUpdate":        time.Now().UTC().Format(time.RFC3339),
+	}
+}
+
+// setProgress reports a control plane in phase, its current generation observed and its
+// Deployment at pods.
+func (r *tenantControlPlaneReconciler) setProgress(ctx context.Context, tcp *unstructured.Unstructured, phase, installed string, pods deploymentCounts) error {
+	patch := client.MergeFrom(tcp.DeepCopy())
+	_ = unstructured.SetNestedField(tcp.Object, phase, "status", "kubernetesResources", "version", "status")
+	if installed != "" {
+		_ = unstructured.SetNestedField(tcp.Object, installed, "status", "kubernetesResources", "version", "version")
+	}
+	_ = unstructured.SetNestedField(tcp.Object, tcp.GetGeneration(), "status", "observedGeneration")
+	_ = unstructured.SetNestedField(tcp.Object, pods.object(tcp), "status", "kubernetesResources", "deployment")
+	r.opts.Log.Info("TenantControlPlane "+strings.ToLower(phase), "object", client.ObjectKeyFromObject(tcp).String(), "pods", fmt.Sprintf("%+v", pods))
+	return r.Status().Patch(ctx, tcp, patch)
 }
 
 func (r *tenantControlPlaneReconciler) setPhase(ctx context.Context, tcp *unstructured.Unstructured, phase, installed string) error {

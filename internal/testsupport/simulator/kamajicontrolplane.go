@@ -4,12 +4,14 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -20,14 +22,19 @@ import (
 )
 
 // kamajiControlPlaneReconciler plays Kamaji's Cluster API control-plane provider: a
-// KamajiControlPlane owns a TenantControlPlane of the same name built from its spec, and
+// KamajiControlPlane waits until Cluster API has made a Cluster its owner, then owns a
+// TenantControlPlane of the same name built from its spec and that Cluster's network, and
 // reports that TenantControlPlane's readiness in the Cluster API control-plane contract
-// (status.initialization.controlPlaneInitialized, ready, version, replica counters,
-// spec.controlPlaneEndpoint). No garbage collector runs here, so it also deletes the
-// TenantControlPlane when its KamajiControlPlane is gone.
+// (spec.controlPlaneEndpoint; status.initialization.controlPlaneInitialized once the
+// Cluster has the endpoint and its infrastructure is provisioned; ready, version, replica
+// counters from the TenantControlPlane's Deployment, conditions). No garbage collector
+// runs here, so it also deletes the TenantControlPlane when its KamajiControlPlane is gone.
 type kamajiControlPlaneReconciler struct {
 	*Simulator
 	client.Client
+
+	fieldsMu sync.Mutex
+	fields   map[string]bool
 }
 
 func (s *Simulator) setupKamajiControlPlane() error {
@@ -36,15 +43,22 @@ func (s *Simulator) setupKamajiControlPlane() error {
 	tcp := &unstructured.Unstructured{}
 	tcp.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
 	cluster := &unstructured.Unstructured{}
-	cluster.SetGroupVersionKind(capi.ClusterGVR.GroupVersion().WithKind("Cluster"))
+	cluster.SetGroupVersionKind(clusterGVK)
 	return ctrl.NewControllerManagedBy(s.mgr).
 		Named("kamaji-capi-controlplane").
 		For(kcp).
 		Owns(tcp).
-		// A Cluster's network reaches the TenantControlPlane of its KamajiControlPlane
-		// (same name: Qumulus names them alike).
+		// The owning Cluster's network and status reach its control plane.
 		Watches(cluster, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
+			u, isUnstructured := o.(*unstructured.Unstructured)
+			if !isUnstructured {
+				return nil
+			}
+			ref, ok := refAt(u, "spec", "controlPlaneRef")
+			if !ok || ref.Kind != capi.KamajiControlPlaneGVK.Kind || ref.APIGroup != capi.ControlPlaneGroup {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}}}
 		})).
 		Complete(&kamajiControlPlaneReconciler{Simulator: s, Client: s.mgr.GetClient()})
 }
@@ -62,12 +76,26 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if kcp.GetDeletionTimestamp() != nil {
 		return ctrl.Result{}, r.deleteOwnedTenantControlPlane(ctx, req)
 	}
-
-	tcpSpec := r.tenantControlPlaneFor(kcp)
-	if err := r.addClusterNetwork(ctx, kcp, tcpSpec); err != nil {
+	cluster, err := r.ownerCluster(ctx, kcp)
+	if err != nil || cluster == nil {
+		// As Kamaji's provider: nothing happens until Cluster API has set the owner.
 		return ctrl.Result{}, err
 	}
+
+	tcpSpec := r.tenantControlPlaneFor(kcp)
+	fields, err := r.networkProfileFields(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	addClusterNetwork(cluster, tcpSpec, fields)
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(tcpSpec), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		// Kamaji's webhook refuses what it cannot do: surface why, as the provider does.
+		patch := client.MergeFrom(kcp.DeepCopy())
+		old, _, _ := unstructured.NestedMap(kcp.Object, "status")
+		created := cond("TenantControlPlaneCreated", metav1.ConditionFalse, "TenantControlPlaneCreationFailed", err.Error(), kcp.GetGeneration())
+		if setStatus(kcp, old, map[string]any{"conditions": mergeConditions(old, created)}) {
+			_ = r.Status().Patch(ctx, kcp, patch)
+		}
 		return ctrl.Result{}, err
 	}
 	tcp := &unstructured.Unstructured{}
@@ -79,13 +107,9 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	phase, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "status")
 	installed, _, _ := unstructured.NestedString(tcp.Object, "status", "kubernetesResources", "version", "version")
 	endpoint, _, _ := unstructured.NestedString(tcp.Object, "status", "controlPlaneEndpoint")
-	replicas, found, _ := unstructured.NestedInt64(tcp.Object, "spec", "controlPlane", "deployment", "replicas")
-	if !found {
-		replicas = 2
-	}
-	ready := phase == kamaji.StatusReady
+	serving := phase == kamaji.StatusReady || phase == kamaji.StatusUpgrading
 
-	if host, port, err := net.SplitHostPort(endpoint); err == nil && ready {
+	if host, port, err := net.SplitHostPort(endpoint); err == nil {
 		if _, set, _ := unstructured.NestedString(kcp.Object, "spec", "controlPlaneEndpoint", "host"); !set {
 			p, _ := strconv.ParseInt(port, 10, 64)
 			ep := &unstructured.Unstructured{Object: map[string]any{
@@ -102,20 +126,38 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 
 	patch := client.MergeFrom(kcp.DeepCopy())
 	initialized, _, _ := unstructured.NestedBool(kcp.Object, "status", "initialization", "controlPlaneInitialized")
-	readyReplicas := int64(0)
-	if ready {
-		readyReplicas = replicas
+	clusterHost, _, _ := unstructured.NestedString(cluster.Object, "spec", "controlPlaneEndpoint", "host")
+	provisioned, _, _ := unstructured.NestedBool(cluster.Object, "status", "initialization", "infrastructureProvisioned")
+	waiting := ""
+	switch {
+	case endpoint == "":
+		waiting = "the TenantControlPlane has no endpoint yet"
+	case clusterHost == "":
+		waiting = "the Cluster has no control plane endpoint yet"
+	case !provisioned:
+		waiting = "the Cluster's infrastructure is not provisioned yet"
+	case phase != "":
 		initialized = true
 	}
+	ready := initialized && serving
+	d := deploymentOf(tcp)
 	oldStatus, _, _ := unstructured.NestedMap(kcp.Object, "status")
+	reason := tcpReason(phase)
+	if waiting != "" && !initialized {
+		reason = "WaitingForCluster"
+	}
 	status := map[string]any{
 		"ready":             ready,
 		"initialization":    map[string]any{"controlPlaneInitialized": initialized},
-		"replicas":          replicas,
-		"readyReplicas":     readyReplicas,
-		"availableReplicas": readyReplicas,
-		"upToDateReplicas":  readyReplicas,
-		"conditions":        []any{condition("Ready", ready, tcpReason(phase), kcp.GetGeneration())},
+		"replicas":          d.replicas,
+		"readyReplicas":     d.ready,
+		"availableReplicas": d.available,
+		"upToDateReplicas":  d.updated,
+		"conditions": []any{
+			cond("TenantControlPlaneCreated", metav1.ConditionTrue, "TenantControlPlaneCreated", "", kcp.GetGeneration()),
+			cond("Ready", boolStatus(ready), reason, waiting, kcp.GetGeneration()),
+			cond("Available", boolStatus(ready), reason, waiting, kcp.GetGeneration()),
+		},
 	}
 	if installed != "" {
 		status["version"] = installed
@@ -124,6 +166,24 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{}, r.Status().Patch(ctx, kcp, patch)
+}
+
+// ownerCluster returns the Cluster API Cluster that owns kcp, nil when none does yet.
+func (r *kamajiControlPlaneReconciler) ownerCluster(ctx context.Context, kcp *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	for _, o := range kcp.GetOwnerReferences() {
+		gv, err := schema.ParseGroupVersion(o.APIVersion)
+		if err != nil || gv.Group != clusterGVK.Group || o.Kind != clusterGVK.Kind {
+			continue
+		}
+		cluster := &unstructured.Unstructured{}
+		cluster.SetGroupVersionKind(clusterGVK)
+		err = r.Get(ctx, client.ObjectKey{Namespace: kcp.GetNamespace(), Name: o.Name}, cluster)
+		if apierrors.IsNotFound(err) || err == nil && cluster.GetUID() != o.UID {
+			return nil, nil
+		}
+		return cluster, err
+	}
+	return nil, nil
 }
 
 func tcpReason(phase string) string {
@@ -200,30 +260,56 @@ func (r *kamajiControlPlaneReconciler) tenantControlPlaneFor(kcp *unstructured.U
 	}}
 }
 
-// addClusterNetwork copies the network of the Cluster whose control plane kcp is (its
-// clusterNetwork: Pod and Service ranges, DNS domain, API server port) into the
-// TenantControlPlane, as Kamaji's provider does.
-func (r *kamajiControlPlaneReconciler) addClusterNetwork(ctx context.Context, kcp, tcp *unstructured.Unstructured) error {
-	cluster := &unstructured.Unstructured{}
-	cluster.SetGroupVersionKind(capi.ClusterGVR.GroupVersion().WithKind("Cluster"))
-	err := r.Get(ctx, client.ObjectKeyFromObject(kcp), cluster)
-	if apierrors.IsNotFound(err) {
-		return nil
+// networkProfileFields returns the fields of spec.networkProfile the installed
+// TenantControlPlane CRD has: Kamaji v1.0.0's lacks the 26.x range lists (podCidrs,
+// serviceCidrs) and clusterDomain, which Kamaji's provider of that release does not set.
+func (r *kamajiControlPlaneReconciler) networkProfileFields(ctx context.Context) (map[string]bool, error) {
+	r.fieldsMu.Lock()
+	defer r.fieldsMu.Unlock()
+	if r.fields != nil {
+		return r.fields, nil
 	}
-	if err != nil {
-		return err
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	if err := r.mgr.GetAPIReader().Get(ctx, client.ObjectKey{Name: "tenantcontrolplanes." + kamaji.Group}, crd); err != nil {
+		return nil, err
 	}
-	if ref, _, _ := unstructured.NestedString(cluster.Object, "spec", "controlPlaneRef", "name"); ref != kcp.GetName() {
-		return nil
+	fields := map[string]bool{}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		props, _, _ := unstructured.NestedMap(m, "schema", "openAPIV3Schema", "properties", "spec", "properties", "networkProfile", "properties")
+		for k := range props {
+			fields[k] = fields[k] || m["name"] == kamaji.Version
+		}
 	}
-	set := func(v any, path ...string) {
-		_ = unstructured.SetNestedField(tcp.Object, v, append([]string{"spec", "networkProfile"}, path...)...)
+	r.fields = fields
+	return fields, nil
+}
+
+// addClusterNetwork copies the network of the Cluster (its clusterNetwork: Pod and Service
+// ranges, DNS domain, API server port) into the TenantControlPlane, into the fields its
+// CRD has. A dual-stack range list goes to the 26.x list fields; the first range goes to
+// the single fields older Kamaji releases have, as the provider writes a TenantControlPlane.
+func addClusterNetwork(cluster, tcp *unstructured.Unstructured, fields map[string]bool) {
+	set := func(v any, field string) {
+		if fields[field] {
+			_ = unstructured.SetNestedField(tcp.Object, v, "spec", "networkProfile", field)
+		}
 	}
-	if pods, _, _ := unstructured.NestedStringSlice(cluster.Object, "spec", "clusterNetwork", "pods", "cidrBlocks"); len(pods) > 0 {
-		set(pods[0], "podCidr")
-	}
-	if services, _, _ := unstructured.NestedStringSlice(cluster.Object, "spec", "clusterNetwork", "services", "cidrBlocks"); len(services) > 0 {
-		set(services[0], "serviceCidr")
+	for from, to := range map[string]string{"pods": "podCidr", "services": "serviceCidr"} {
+		blocks, _, _ := unstructured.NestedStringSlice(cluster.Object, "spec", "clusterNetwork", from, "cidrBlocks")
+		if len(blocks) == 0 {
+			continue
+		}
+		set(blocks[0], to)
+		if len(blocks) > 1 {
+			list := make([]any, len(blocks))
+			for i, b := range blocks {
+				list[i] = b
+			}
+			set(list, to+"s")
+		}
 	}
 	if domain, ok, _ := unstructured.NestedString(cluster.Object, "spec", "clusterNetwork", "serviceDomain"); ok {
 		set(domain, "clusterDomain")
@@ -231,7 +317,6 @@ func (r *kamajiControlPlaneReconciler) addClusterNetwork(ctx context.Context, kc
 	if port, ok, _ := unstructured.NestedInt64(cluster.Object, "spec", "clusterNetwork", "apiServerPort"); ok {
 		set(port, "port")
 	}
-	return nil
 }
 
 func (r *kamajiControlPlaneReconciler) deleteOwnedTenantControlPlane(ctx context.Context, req ctrl.Request) error {
@@ -249,18 +334,37 @@ func (r *kamajiControlPlaneReconciler) deleteOwnedTenantControlPlane(ctx context
 
 // condition renders a metav1.Condition as Cluster API v1beta2 objects carry it.
 func condition(typ string, status bool, reason string, generation int64) map[string]any {
-	s := "False"
-	if status {
-		s = "True"
-	}
+	return cond(typ, boolStatus(status), reason, "", generation)
+}
+
+func cond(typ string, status metav1.ConditionStatus, reason, message string, generation int64) map[string]any {
 	return map[string]any{
 		"type":               typ,
-		"status":             s,
+		"status":             string(status),
 		"reason":             reason,
-		"message":            "",
+		"message":            message,
 		"observedGeneration": generation,
 		"lastTransitionTime": metav1.Now().UTC().Format("2006-01-02T15:04:05Z"),
 	}
+}
+
+func boolStatus(b bool) metav1.ConditionStatus {
+	if b {
+		return metav1.ConditionTrue
+	}
+	return metav1.ConditionFalse
+}
+
+// mergeConditions returns the conditions of status with c set.
+func mergeConditions(status map[string]any, c map[string]any) []any {
+	old, _, _ := unstructured.NestedSlice(status, "conditions")
+	out := []any{c}
+	for _, o := range old {
+		if m, ok := o.(map[string]any); ok && m["type"] != c["type"] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // setStatus stores status on obj, keeping the lastTransitionTime of conditions whose status

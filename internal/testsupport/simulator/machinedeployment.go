@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,13 +36,16 @@ const (
 //     cluster-autoscaler's annotations, the previous value clamped to [min, max] (min for a
 //     new MachineDeployment), otherwise the previous value or 1;
 //   - a finalizer holds a deleted MachineDeployment until its MachineSets are gone;
+//   - the bootstrap config template and infrastructure template must exist (matched by
+//     apiGroup, kind and name); otherwise no machine is made, Available is false and
+//     ScalingUp says which is missing;
 //   - every distinct spec.template gets a MachineSet <name>-<hash> (label
 //     machine-template-hash) that refers to the same templates; for ReadyDelay after a
-//     change of the spec the status reports the machines as not up to date, then the
-//     new MachineSet has all the replicas and the status reports spec.replicas machines
-//     ready, available and up to date with the Available condition true; a reconcile
-//     later the old MachineSets are deleted (Cluster API deletes old MachineSets once
-//     scaled down). Label changes roll nothing, as in Cluster API.
+//     change of the spec the machines lag (availability behind, a rollout surges one new
+//     machine while the old ones are not up to date); in a rollout the old MachineSets
+//     are then scaled to zero and their last machine drains for another ReadyDelay
+//     (status.replicas one above spec) before they are deleted, as Cluster API deletes old
+//     MachineSets once scaled down. Label changes roll nothing, as in Cluster API.
 //
 // There are no Machines: the counters are reported as if every machine came up.
 type machineDeploymentReconciler struct {
@@ -122,77 +127,128 @@ func (r *machineDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 
 	generation := md.GetGeneration()
 	old, _, _ := unstructured.NestedMap(md.Object, "status")
-	oldSets := 0
+	var oldSets []unstructured.Unstructured
 	for i := range sets {
 		if sets[i].GetName() != current {
-			oldSets++
+			oldSets = append(oldSets, sets[i])
 		}
 	}
-	rolledOut := r.opts.ReadyDelay - r.clock.since("md/"+req.String(), generation)
-	available, upToDate := replicas, replicas
-	if rolledOut > 0 {
-		// Rolling out or scaling: availability lags, and the old machines are not up to date.
-		prev, _, _ := unstructured.NestedInt64(old, "availableReplicas")
-		available = min(prev, replicas)
-		upToDate = available
-		if oldSets > 0 {
-			upToDate = 0
+	missing, err := r.missingTemplates(ctx, md)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	prev := func(k string) int64 { v, _, _ := unstructured.NestedInt64(old, k); return v }
+	elapsed, d := r.clock.since(key, generation), r.opts.ReadyDelay
+	var machines, available, upToDate int64
+	var requeue time.Duration
+	switch {
+	case len(missing) > 0:
+		// No machine can be made: what runs stays, nothing new comes. The templates are
+		// not watched: look again.
+		machines, available, upToDate = prev("replicas"), min(prev("availableReplicas"), replicas), min(prev("upToDateReplicas"), replicas)
+		requeue = 500 * time.Millisecond
+	case elapsed < d:
+		// Machines are being created (and, in a rollout, one more than wanted: maxSurge)
+		// or deleted; availability lags.
+		machines, available, upToDate = max(prev("replicas"), replicas), min(prev("availableReplicas"), replicas), max(prev("replicas"), replicas)
+		if len(oldSets) > 0 && replicas > 0 {
+			machines, upToDate = max(prev("replicas"), replicas)+1, 1
 		}
-	} else {
-		// As in Cluster API, the old MachineSets go after the status has reported the
-		// rollout done (a reconcile later), not with it.
-		reported, _, _ := unstructured.NestedInt64(old, "observedGeneration")
-		reportedUpToDate, _, _ := unstructured.NestedInt64(old, "upToDateReplicas")
-		if reported == generation && reportedUpToDate == replicas {
-			for i := range sets {
-				if sets[i].GetName() != current {
-					if err := r.Delete(ctx, &sets[i]); client.IgnoreNotFound(err) != nil {
-						return ctrl.Result{}, err
-					}
-				}
-			}
-		} else if oldSets > 0 {
-			rolledOut = -1
-		}
-		if have != nil {
-			if n, _, _ := unstructured.NestedInt64(have.Object, "spec", "replicas"); n != replicas {
-				patch := client.MergeFrom(have.DeepCopy())
-				_ = unstructured.SetNestedField(have.Object, replicas, "spec", "replicas")
-				if err := r.Patch(ctx, have, patch, client.FieldOwner(FieldManager)); err != nil {
-					return ctrl.Result{}, err
-				}
+		requeue = d - elapsed
+	case len(oldSets) > 0 && elapsed < 2*d:
+		// The new machines are up; the old MachineSets are scaled down and their last
+		// machine is still draining.
+		for i := range oldSets {
+			if err := r.scaleMachineSet(ctx, &oldSets[i], 0); err != nil {
+				return ctrl.Result{}, err
 			}
 		}
+		machines, available, upToDate = replicas+1, replicas, replicas
+		requeue = 2*d - elapsed
+	default:
+		// Cluster API deletes old MachineSets once they are scaled down.
+		for i := range oldSets {
+			if err := r.Delete(ctx, &oldSets[i]); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		machines, available, upToDate = replicas, replicas, replicas
+	}
+	if have != nil && len(missing) == 0 {
+		if err := r.scaleMachineSet(ctx, have, replicas); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	availableCond := condition("Available", available == replicas, "Available", generation)
+	scalingUp := cond("ScalingUp", metav1.ConditionFalse, "NotScalingUp", "", generation)
+	if len(missing) > 0 {
+		blocked := "* " + strings.Join(missing, "\n* ")
+		availableCond = cond("Available", metav1.ConditionFalse, "NotAvailable",
+			fmt.Sprintf("%d available replicas, at least %d required", available, replicas), generation)
+		scalingUp = cond("ScalingUp", metav1.ConditionFalse, "NotScalingUp", "Scaling up would be blocked because:\n"+blocked, generation)
+		if machines < replicas || upToDate < replicas {
+			scalingUp = cond("ScalingUp", metav1.ConditionTrue, "ScalingUp",
+				fmt.Sprintf("Scaling up from %d to %d replicas is blocked because:\n%s", machines, replicas, blocked), generation)
+		}
+	}
+	scalingDown := cond("ScalingDown", metav1.ConditionFalse, "NotScalingDown", "", generation)
+	if machines > replicas {
+		scalingDown = cond("ScalingDown", metav1.ConditionTrue, "ScalingDown", fmt.Sprintf("Scaling down from %d to %d replicas", machines, replicas), generation)
 	}
 	status := map[string]any{
 		"observedGeneration": generation,
-		"replicas":           replicas,
+		"replicas":           machines,
 		"readyReplicas":      available,
 		"availableReplicas":  available,
 		"upToDateReplicas":   upToDate,
 		"phase":              "Running",
 		"selector":           clusterv1.MachineDeploymentNameLabel + "=" + md.GetName(),
 		"conditions": []any{
-			condition("Available", available == replicas, "Available", generation),
+			availableCond,
 			condition("MachinesReady", available == replicas, "Ready", generation),
 			condition("MachinesUpToDate", upToDate == replicas, "UpToDate", generation),
+			scalingUp,
+			scalingDown,
 		},
 	}
 	patch := client.MergeFrom(md.DeepCopy())
 	if setStatus(md, old, status) {
-		r.opts.Log.Info("MachineDeployment status", "object", req.String(), "replicas", replicas, "upToDate", upToDate)
+		r.opts.Log.Info("MachineDeployment status", "object", req.String(), "replicas", replicas, "machines", machines, "upToDate", upToDate, "missing", missing)
 		if err := r.Status().Patch(ctx, md, patch); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	switch {
-	case rolledOut > 0:
-		return ctrl.Result{RequeueAfter: rolledOut}, nil
-	case rolledOut == -1:
-		// Old MachineSets to delete once this status is stored.
-		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// missingTemplates names the templates spec.template.spec refers to (by apiGroup, kind and
+// name) that do not exist.
+func (r *machineDeploymentReconciler) missingTemplates(ctx context.Context, md *unstructured.Unstructured) ([]string, error) {
+	var missing []string
+	for _, field := range [][]string{{"spec", "template", "spec", "bootstrap", "configRef"}, {"spec", "template", "spec", "infrastructureRef"}} {
+		ref, ok := refAt(md, field...)
+		if !ok {
+			continue
+		}
+		obj, err := r.get(ctx, md.GetNamespace(), ref)
+		if err != nil {
+			return nil, err
+		}
+		if obj == nil {
+			missing = append(missing, fmt.Sprintf("%s references %s %s (apiGroup %q) that does not exist", strings.Join(field, "."), ref.Kind, ref.Name, ref.APIGroup))
+		}
 	}
-	return ctrl.Result{}, nil
+	return missing, nil
+}
+
+func (r *machineDeploymentReconciler) scaleMachineSet(ctx context.Context, ms *unstructured.Unstructured, replicas int64) error {
+	if n, _, _ := unstructured.NestedInt64(ms.Object, "spec", "replicas"); n == replicas {
+		return nil
+	}
+	patch := client.MergeFrom(ms.DeepCopy())
+	_ = unstructured.SetNestedField(ms.Object, replicas, "spec", "replicas")
+	return client.IgnoreNotFound(r.Patch(ctx, ms, patch, client.FieldOwner(FieldManager)))
 }
 
 // defaultReplicas is what Cluster API's webhook sets an unset spec.replicas to: with both

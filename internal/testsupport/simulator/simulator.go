@@ -1,7 +1,8 @@
 // Package simulator plays, on a real API server, the documented status contracts of the
 // controllers that cannot run on the machines this project is tested on (no container
-// runtime, no kubelet): Kamaji, Kamaji's Cluster API control-plane provider, Cluster API's
-// MachineDeployment controller, kube-controller-manager's namespace and ClusterRole
+// runtime, no kubelet): Kamaji (its controller and the webhook rules the provider relies
+// on), Kamaji's Cluster API control-plane provider, Cluster API's Cluster and
+// MachineDeployment controllers, kube-controller-manager's namespace and ClusterRole
 // aggregation controllers, and the workload controllers of tenant clusters.
 //
 // It is test and demo support only. It never runs against a real platform: with
@@ -85,7 +86,10 @@ func New(cfg *rest.Config, opts Options) (*Simulator, error) {
 		clock: newTransitions(),
 	}
 	s.pool = newServerPool(opts.StartTenantServer, opts.TenantsPerServer, opts.Log.WithName("tenants"))
-	for _, setup := range []func() error{s.setupNamespaces, s.setupClusterRoleAggregation, s.setupKamaji, s.setupKamajiControlPlane, s.setupMachineDeployments} {
+	for _, setup := range []func() error{
+		s.setupNamespaces, s.setupClusterRoleAggregation, s.setupKamaji, s.setupKamajiControlPlane, s.setupClusters, s.setupMachineDeployments,
+		func() error { return s.setupWebhook(cfg) },
+	} {
 		if err := setup(); err != nil {
 			return nil, err
 		}
@@ -151,6 +155,17 @@ func (t *transitions) since(key string, generation int64) time.Duration {
 		t.seen[key] = e
 	}
 	return time.Since(e.at)
+}
+
+// first reports whether this is the first call for key at generation.
+func (t *transitions) first(key string, generation int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.seen[key]; ok && e.generation == generation {
+		return false
+	}
+	t.seen[key] = entry{generation: generation, at: time.Now()}
+	return true
 }
 
 func (t *transitions) forget(key string) {

@@ -37,6 +37,9 @@ func TestUpDownLeavesNothingBehind(t *testing.T) {
 		t.Errorf("expected the cluster process with etcd and kube-apiserver below it, found pids %v", procs)
 	}
 	tmpDirs := processDirs(procs)
+	if len(tmpDirs) == 0 {
+		t.Errorf("no --data-dir or --cert-dir on the command lines of %v: nothing to check after down", procs)
+	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, kubeconfigFile))
 	if err != nil {

@@ -1,0 +1,269 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+)
+
+// readBackTimeout bounds the read that saves what an apply made, which runs even when
+// the apply used up its own timeout.
+const readBackTimeout = time.Minute
+
+// lifecycle is the create, read, update and delete flow every resource that manages
+// objects in the management cluster shares. A resource embeds it and fills in its steps:
+// M is the resource's model, C the client of its domain package and W the status its
+// wait for readiness ends with. The flow reads the model, bounds the work by the
+// configured timeouts, builds the client, runs the steps, turns their errors into
+// diagnostics and saves what the management cluster holds afterwards.
+type lifecycle[M, C, W any] struct {
+	data *providerData
+
+	// kind is the resource type without the provider's prefix, e.g. worker_pool; noun
+	// names one of its objects in logs, e.g. "worker pool".
+	kind, noun string
+	schema     func(context.Context) schema.Schema
+	// create, update and delete are the default timeouts.
+	create, update, delete time.Duration
+
+	// newClient builds the domain client on the shared management clients.
+	newClient func(*kube.Clients) C
+	// timeouts returns the model's timeouts block; id names its object, e.g. tenant-a/prod.
+	timeouts func(*M) timeouts.Value
+	id       func(*M) string
+
+	// apply makes the live objects what o.plan says (prior is nil on create) and waits for
+	// them when the plan asks. It reports failures with o.fail and returns whether the
+	// objects exist, so that what they are is saved even after a failure.
+	apply func(o *op[M, C, W], prior *M) (exists bool)
+	// read reads the live objects into m, which holds the prior state or the plan. waited
+	// is the status a successful wait ended with, nil otherwise. An error that wraps
+	// kube.ErrNotFound means they are gone.
+	read func(ctx context.Context, c C, m *M, waited *W, diags *diag.Diagnostics) error
+	// remove deletes the objects of state and waits until they are gone.
+	remove func(ctx context.Context, c C, state *M, diags *diag.Diagnostics) error
+	// diagnose turns an error of the domain package into diagnostics that name m's object
+	// and what the user can do.
+	diagnose func(diags *diag.Diagnostics, host string, m *M, action string, timeout time.Duration, err error)
+}
+
+// managedResource is what every resource built on lifecycle implements.
+type managedResource interface {
+	resource.ResourceWithConfigure
+	resource.ResourceWithImportState
+	resource.ResourceWithModifyPlan
+	resource.ResourceWithValidateConfig
+}
+
+// op is one create or update under way.
+type op[M, C, W any] struct {
+	l *lifecycle[M, C, W]
+	// ctx is bounded by the operation's timeout.
+	ctx     context.Context
+	plan    M
+	client  C
+	host    string
+	action  string
+	timeout time.Duration
+	// waited is what a successful wait ended with.
+	waited *W
+	diags  *diag.Diagnostics
+}
+
+// fail reports err as the operation's failure.
+func (o *op[M, C, W]) fail(err error) {
+	o.l.diagnose(o.diags, o.host, &o.plan, o.action, o.timeout, err)
+}
+
+// info logs a step of the operation at INFO, naming its object.
+func (o *op[M, C, W]) info(msg string, fields map[string]any) {
+	f := map[string]any{o.l.noun: o.l.id(&o.plan)}
+	for k, v := range fields {
+		f[k] = v
+	}
+	tflog.Info(o.ctx, msg, f)
+}
+
+// waitReady runs a wait for readiness, logging at INFO every change of what describe says of
+// its status and the end, with the time elapsed. What it ends with is saved as o.waited.
+func waitReady[M, C, W any](o *op[M, C, W], what string, describe func(W) string, run func(progress func(W)) (W, error)) error {
+	started := time.Now()
+	elapsed := func() string { return time.Since(started).Round(time.Second).String() }
+	status, err := run(func(s W) {
+		o.info("waiting for the "+what, map[string]any{"detail": describe(s), "elapsed": elapsed()})
+	})
+	if err != nil {
+		return err
+	}
+	o.info(what+" ready", map[string]any{"detail": describe(status), "elapsed": elapsed()})
+	o.waited = &status
+	return nil
+}
+
+func (l *lifecycle[M, C, W]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + l.kind
+}
+
+func (l *lifecycle[M, C, W]) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = l.schema(ctx)
+}
+
+func (l *lifecycle[M, C, W]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if data := providerDataFrom(req.ProviderData, &resp.Diagnostics); data != nil {
+		l.data = data
+	}
+}
+
+// client returns the domain client and the management cluster's address for m's object.
+func (l *lifecycle[M, C, W]) client(m *M) (C, string, diag.Diagnostics) {
+	var none C
+	clients, diags := l.data.managementClients("qumulus_" + l.kind + " " + l.id(m))
+	if diags.HasError() {
+		return none, "", diags
+	}
+	return l.newClient(clients), clients.REST.Host, nil
+}
+
+type tfsdkGetter interface {
+	Get(context.Context, any) diag.Diagnostics
+}
+
+type stateSetter interface {
+	Set(context.Context, any) diag.Diagnostics
+}
+
+// begin reads the plan and sets up an operation bounded by its timeout; nil when that
+// failed (diags say why).
+func (l *lifecycle[M, C, W]) begin(ctx context.Context, planned tfsdkGetter, action string, diags *diag.Diagnostics) *op[M, C, W] {
+	o := &op[M, C, W]{l: l, action: action, diags: diags}
+	diags.Append(planned.Get(ctx, &o.plan)...)
+	if diags.HasError() {
+		return nil
+	}
+	var d diag.Diagnostics
+	if action == actionCreating {
+		o.timeout, d = l.timeouts(&o.plan).Create(ctx, l.create)
+	} else {
+		o.timeout, d = l.timeouts(&o.plan).Update(ctx, l.update)
+	}
+	diags.Append(d...)
+	client, host, d := l.client(&o.plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil
+	}
+	o.client, o.host = client, host
+	return o
+}
+
+// run applies within the operation's timeout and saves what exists afterwards.
+func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, into stateSetter) {
+	var cancel context.CancelFunc
+	o.ctx, cancel = context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	o.info(o.action+" "+l.noun, nil)
+	if !l.apply(o, prior) {
+		return
+	}
+	readCtx, cancelRead := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
+	defer cancelRead()
+	next := o.plan
+	err := l.read(readCtx, o.client, &next, o.waited, o.diags)
+	switch {
+	case errors.Is(err, kube.ErrNotFound):
+		if !o.diags.HasError() {
+			o.diags.AddError("Object Gone After Apply",
+				fmt.Sprintf("The %s %s was applied, but reading it back found it gone: something deleted it meanwhile. Apply again to "+
+					"make it anew.\n\n%s", l.noun, l.id(&o.plan), err))
+		}
+	case err != nil:
+		if !o.diags.HasError() {
+			l.diagnose(o.diags, o.host, &o.plan, "reading back", o.timeout, err)
+		}
+	default:
+		o.diags.Append(into.Set(ctx, &next)...)
+	}
+}
+
+func (l *lifecycle[M, C, W]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if o := l.begin(ctx, req.Plan, actionCreating, &resp.Diagnostics); o != nil {
+		l.run(ctx, o, nil, &resp.State)
+	}
+}
+
+func (l *lifecycle[M, C, W]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var prior M
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if o := l.begin(ctx, req.Plan, actionUpdating, &resp.Diagnostics); o != nil {
+		l.run(ctx, o, &prior, &resp.State)
+	}
+}
+
+// Read refreshes the state from the live objects, and forgets them when they are gone.
+func (l *lifecycle[M, C, W]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c, host, diags := l.client(&state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	next := state
+	err := l.read(ctx, c, &next, nil, &resp.Diagnostics)
+	if errors.Is(err, kube.ErrNotFound) {
+		tflog.Warn(ctx, l.noun+" is gone; removing it from state", map[string]any{l.noun: l.id(&state)})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		l.diagnose(&resp.Diagnostics, host, &state, "reading", 0, err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
+}
+
+// Delete deletes the objects within the delete timeout and waits until they are gone.
+func (l *lifecycle[M, C, W]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := l.timeouts(&state).Delete(ctx, l.delete)
+	resp.Diagnostics.Append(diags...)
+	c, host, diags := l.client(&state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tflog.Info(ctx, "deleting "+l.noun, map[string]any{l.noun: l.id(&state)})
+	if err := l.remove(ctx, c, &state, &resp.Diagnostics); err != nil {
+		l.diagnose(&resp.Diagnostics, host, &state, "deleting", timeout, err)
+	}
+}
+
+// setImported writes the attributes an import knows; Read fills in the rest.
+func setImported(ctx context.Context, state *tfsdk.State, attrs map[string]any, diags *diag.Diagnostics) {
+	for name, v := range attrs {
+		diags.Append(state.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}
