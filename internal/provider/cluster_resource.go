@@ -183,20 +183,9 @@ func clusterKey(m *clusterModel) cluster.Key {
 // wait_for_ready is false). A cluster that did not become ready is still saved: its
 // objects exist.
 func applyCluster(o *op[clusterModel, *cluster.Client, cluster.Status], prior *clusterModel) bool {
-	spec, diags := o.plan.spec(o.ctx)
-	o.diags.Append(diags...)
-	if o.diags.HasError() {
+	spec, ok := prepared(o, prior == nil, o.plan.spec, o.client.Prepare, o.client.CheckFree)
+	if !ok {
 		return false
-	}
-	if err := o.client.Prepare(o.ctx, &spec); err != nil {
-		o.fail(err)
-		return false
-	}
-	if prior == nil {
-		if err := o.client.CheckFree(o.ctx, spec); err != nil {
-			o.fail(err)
-			return false
-		}
 	}
 	if applied, err := o.client.Apply(o.ctx, spec); err != nil {
 		o.fail(err)

@@ -95,6 +95,29 @@ func (o *op[M, C, W]) info(msg string, fields map[string]any) {
 	tflog.Info(o.ctx, msg, f)
 }
 
+// prepared converts the plan to the domain package's spec and runs the domain client's
+// checks before an apply: prepare always (it may complete the spec), checkFree only on
+// create. ok is false when one of them failed, which is reported.
+func prepared[M, C, W, S any](o *op[M, C, W], create bool, spec func(context.Context) (S, diag.Diagnostics),
+	prepare func(context.Context, *S) error, checkFree func(context.Context, S) error) (S, bool) {
+	s, diags := spec(o.ctx)
+	o.diags.Append(diags...)
+	if o.diags.HasError() {
+		return s, false
+	}
+	if err := prepare(o.ctx, &s); err != nil {
+		o.fail(err)
+		return s, false
+	}
+	if create {
+		if err := checkFree(o.ctx, s); err != nil {
+			o.fail(err)
+			return s, false
+		}
+	}
+	return s, true
+}
+
 // waitReady runs a wait for readiness, logging at INFO every change of what describe says of
 // its status and the end, with the time elapsed. What it ends with is saved as o.waited.
 func waitReady[M, C, W any](o *op[M, C, W], what string, describe func(W) string, run func(progress func(W)) (W, error)) error {

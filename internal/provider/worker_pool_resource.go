@@ -189,22 +189,12 @@ func poolKinds(ctx context.Context, m *workerPoolModel, diags *diag.Diagnostics)
 // false) and removes the templates no MachineSet uses any more. A pool that did not
 // become ready is still saved: its objects exist.
 func applyPool(o *op[workerPoolModel, *workerpool.Client, workerpool.Status], prior *workerPoolModel) bool {
-	spec, diags := o.plan.spec(o.ctx)
-	o.diags.Append(diags...)
-	if o.diags.HasError() {
-		return false
-	}
-	if err := o.client.Prepare(o.ctx, &spec); err != nil {
-		o.fail(err)
+	spec, ok := prepared(o, prior == nil, o.plan.spec, o.client.Prepare, o.client.CheckFree)
+	if !ok {
 		return false
 	}
 	var previous []schema.GroupKind
-	if prior == nil {
-		if err := o.client.CheckFree(o.ctx, spec); err != nil {
-			o.fail(err)
-			return false
-		}
-	} else {
+	if prior != nil {
 		previous = poolKinds(o.ctx, prior, o.diags)
 	}
 	o.info("applying the worker pool's objects", map[string]any{"cluster": spec.Cluster, "version": spec.Version,
