@@ -8,11 +8,15 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/capi"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -390,4 +394,119 @@ func TestSimulatedMachineDeploymentRolloutDrains(t *testing.T) {
 	if len(list.Items) != 1 {
 		t.Errorf("%d MachineSets once the rollout is done, want the new one only", len(list.Items))
 	}
+}
+
+// In a tenant cluster a Job with FailAnnotation fails as the Job controller fails one whose
+// backoff limit is spent, one without completes, and one with HoldAnnotation stays running
+// until the annotation goes; a Pod with FailAnnotation fails.
+func TestSimulatedTenantJobFailAndHold(t *testing.T) {
+	cs, dyn := needCluster(t, true)
+	ns := namespace(t, cs)
+	tcps := dyn.Resource(kamaji.TenantControlPlaneGVR).Namespace(ns)
+	if _, err := tcps.Create(t.Context(), tenantControlPlane(ns, "jobs"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tcps.Delete(context.Background(), "jobs", metav1.DeleteOptions{}) })
+	waitFor(t, tcps, "jobs", func(u *unstructured.Unstructured) bool {
+		phase, _ := status(u)
+		return phase == kamaji.StatusReady
+	})
+	secret, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "jobs-admin-kubeconfig", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[kamaji.AdminKubeconfigKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := kubernetes.NewForConfigOrDie(cfg)
+	jobs := tenant.BatchV1().Jobs("default")
+	pod := corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "run", Image: "busybox"}}}
+	for name, annotation := range map[string]string{"ok": "", "broken": simulator.FailAnnotation, "held": simulator.HoldAnnotation} {
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: pod}},
+		}
+		if annotation != "" {
+			job.Annotations = map[string]string{annotation: "true"}
+		}
+		if _, err := jobs.Create(t.Context(), job, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// finished is the Job's Complete or Failed condition, with no type while it runs.
+	finished := func(j *batchv1.Job) batchv1.JobCondition {
+		for _, c := range j.Status.Conditions {
+			if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+				return c
+			}
+		}
+		return batchv1.JobCondition{}
+	}
+	get := func(name string) *batchv1.Job {
+		t.Helper()
+		j, err := jobs.Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never happened", what)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	until("ok completing and broken failing", func() bool {
+		return finished(get("ok")).Type != "" && finished(get("broken")).Type != ""
+	})
+	if done := finished(get("ok")).Type; done != batchv1.JobComplete {
+		t.Errorf("the Job without annotations finished %s, want Complete", done)
+	}
+	broken := get("broken")
+	cond := finished(broken)
+	if cond.Type != batchv1.JobFailed || cond.Reason != batchv1.JobReasonBackoffLimitExceeded || !strings.Contains(cond.Message, simulator.FailAnnotation) {
+		t.Errorf("the Job with %s finished %s (%s: %s), want Failed, BackoffLimitExceeded and a message naming the annotation",
+			simulator.FailAnnotation, cond.Type, cond.Reason, cond.Message)
+	}
+	if broken.Status.Failed != 1 || broken.Status.Succeeded != 0 || broken.Status.CompletionTime != nil {
+		t.Errorf("the failed Job's status: failed %d, succeeded %d, completionTime %v", broken.Status.Failed, broken.Status.Succeeded, broken.Status.CompletionTime)
+	}
+	stays(t, "a held Job", func() (bool, string) {
+		done := finished(get("held")).Type
+		return done == "", "finished " + string(done)
+	})
+	if _, err := jobs.Patch(t.Context(), "held", "application/merge-patch+json",
+		fmt.Appendf(nil, `{"metadata":{"annotations":{%q:null}}}`, simulator.HoldAnnotation), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until("the released Job completing", func() bool {
+		return finished(get("held")).Type == batchv1.JobComplete
+	})
+
+	// A tenant cluster has no controller-manager to create the default ServiceAccount that
+	// admission wants for a Pod.
+	if _, err := tenant.CoreV1().ServiceAccounts("default").Create(t.Context(), &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := tenant.CoreV1().Pods("default").Create(t.Context(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "hook", Annotations: map[string]string{simulator.FailAnnotation: "true"}},
+		Spec:       pod,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until("the Pod failing", func() bool {
+		p, err := tenant.CoreV1().Pods("default").Get(t.Context(), "hook", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Status.Phase == corev1.PodFailed
+	})
 }

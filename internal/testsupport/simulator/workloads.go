@@ -18,10 +18,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
+// FailAnnotation set to "true" on a Job or Pod of a tenant cluster makes the simulator fail
+// it instead of completing it: a Job gets status.failed=1 and Failed=True with reason
+// BackoffLimitExceeded, a Pod phase Failed. It is for tests of failed Helm hooks; charts
+// pass it through their values, as OpenStack-Helm's annotations.job.<job>. HoldAnnotation
+// on a tenant cluster's Job, Deployment, StatefulSet or DaemonSet leaves it in progress.
+const FailAnnotation = "simulator.qumulus.io/fail"
+
 // runWorkloads plays the workload controllers and kubelets of a tenant cluster, which has
 // no nodes here: Deployments, StatefulSets and DaemonSets report all replicas available,
-// Jobs complete, PersistentVolumeClaims bind. That is what Helm's and kstatus' readiness
-// checks read, so Helm releases can be installed and waited for.
+// Jobs complete, PersistentVolumeClaims bind, unless FailAnnotation or HoldAnnotation says
+// otherwise. That is what Helm's and kstatus' readiness checks read, so Helm releases can
+// be installed and waited for.
 func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error {
 	mgr, err := newManager(cfg, log)
 	if err != nil {
@@ -32,6 +40,7 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 		func() error { return watchWorkload(mgr, "statefulset", statefulSetReady) },
 		func() error { return watchWorkload(mgr, "daemonset", daemonSetReady) },
 		func() error { return watchWorkload(mgr, "job", jobComplete) },
+		func() error { return watchWorkload(mgr, "pod", podFailed) },
 		func() error { return watchWorkload(mgr, "pvc", claimBound) },
 	} {
 		if err := add(); err != nil {
@@ -60,7 +69,7 @@ func watchWorkload[T any, PT interface {
 			if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
 				return reconcile.Result{}, client.IgnoreNotFound(err)
 			}
-			if obj.GetDeletionTimestamp() != nil {
+			if obj.GetDeletionTimestamp() != nil || annotated(obj, HoldAnnotation) {
 				return reconcile.Result{}, nil
 			}
 			return reconcile.Result{}, ready(ctx, c, obj)
@@ -127,15 +136,23 @@ func daemonSetReady(ctx context.Context, c client.Client, d *appsv1.DaemonSet) e
 	return updateStatus(ctx, c, d, before, &d.Status)
 }
 
+// annotated reports whether obj has the annotation set to true.
+func annotated(obj client.Object, key string) bool {
+	return obj.GetAnnotations()[key] == "true"
+}
+
 func jobComplete(ctx context.Context, c client.Client, j *batchv1.Job) error {
 	for _, cond := range j.Status.Conditions {
-		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
+		if (cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed) && cond.Status == corev1.ConditionTrue {
 			return nil
 		}
 	}
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 	if j.Status.StartTime == nil {
 		j.Status.StartTime = &now
+	}
+	if annotated(j, FailAnnotation) {
+		return jobFailed(ctx, c, j, now)
 	}
 	j.Status.CompletionTime = &now
 	j.Status.Succeeded = ptr.Deref(j.Spec.Completions, 1)
@@ -148,6 +165,36 @@ func jobComplete(ctx context.Context, c client.Client, j *batchv1.Job) error {
 		batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastProbeTime: now, LastTransitionTime: now},
 	)
 	return c.Status().Update(ctx, j)
+}
+
+// jobFailed fails a Job the way the Job controller does when its pod failed and its
+// backoffLimit is spent (the API server wants FailureTarget before Failed).
+func jobFailed(ctx context.Context, c client.Client, j *batchv1.Job, now metav1.Time) error {
+	message := "Job has reached the specified backoff limit (simulated: annotation " + FailAnnotation + " is true)"
+	j.Status.Failed = 1
+	j.Status.Active = 0
+	j.Status.Ready = ptr.To[int32](0)
+	j.Status.Terminating = ptr.To[int32](0)
+	j.Status.UncountedTerminatedPods = nil
+	j.Status.Conditions = append(j.Status.Conditions,
+		batchv1.JobCondition{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded,
+			Message: message, LastProbeTime: now, LastTransitionTime: now},
+		batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded,
+			Message: message, LastProbeTime: now, LastTransitionTime: now},
+	)
+	return c.Status().Update(ctx, j)
+}
+
+// podFailed fails a Pod with FailAnnotation (a Helm hook or test Pod). Other Pods are left
+// pending: a tenant cluster has no nodes.
+func podFailed(ctx context.Context, c client.Client, p *corev1.Pod) error {
+	if !annotated(p, FailAnnotation) || p.Status.Phase == corev1.PodFailed {
+		return nil
+	}
+	p.Status.Phase = corev1.PodFailed
+	p.Status.Reason = "SimulatedFailure"
+	p.Status.Message = "simulated: annotation " + FailAnnotation + " is true"
+	return c.Status().Update(ctx, p)
 }
 
 func claimBound(ctx context.Context, c client.Client, pvc *corev1.PersistentVolumeClaim) error {

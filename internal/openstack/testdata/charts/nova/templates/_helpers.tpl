@@ -1,0 +1,6 @@
+{{/* The Jobs that a component's init container waits for: dependencies.static.<component>.jobs. */}}
+{{- define "nova.dependency_jobs" -}}
+{{- $envAll := index . 0 -}}
+{{- $deps := index $envAll.Values.dependencies.static (index . 1) -}}
+{{- join "," $deps.jobs -}}
+{{- end -}}
