@@ -2,9 +2,7 @@ package openstack
 
 import (
 	"encoding/base64"
-	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,33 +24,7 @@ const testCharts = "testdata/charts"
 // charts are absent, and keeps the test charts honest where they are present.
 func TestValuesMatchTheTestCharts(t *testing.T) {
 	t.Parallel()
-	c := credentials(t, Names())
-	one := int64(1)
-	for _, s := range Services() {
-		raw, err := os.ReadFile(filepath.Join(testCharts, s.Name, "values.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var chart map[string]any
-		if err := yaml.Unmarshal(raw, &chart); err != nil {
-			t.Fatalf("%s: %v", s.Name, err)
-		}
-		var missing []string
-		walk(s.Values(Settings{Region: "RegionOne", ClusterDomain: "cluster.local"}, c, &one), "", func(path string) {
-			if _, found := lookup(chart, path); !found {
-				missing = append(missing, path)
-			}
-		})
-		if len(missing) > 0 {
-			t.Errorf("%s: the test chart has no %s", s.Name, strings.Join(missing, ", "))
-		}
-		for _, u := range s.Users {
-			got, _ := lookup(chart, fmt.Sprintf("endpoints.%s.auth.%s.username", u.Endpoint, u.Key))
-			if got != u.Username {
-				t.Errorf("%s: endpoints.%s.auth.%s.username is %v in the test chart, %q in the catalogue", s.Name, u.Endpoint, u.Key, got, u.Username)
-			}
-		}
-	}
+	checkValuesAgainst(t, testCharts, "test chart")
 }
 
 // object is one rendered manifest, decoded.

@@ -150,6 +150,13 @@ func TestValuesMatchTheCharts(t *testing.T) {
 	if _, err := os.Stat(root); err != nil {
 		t.Skip("SKIP: ../shared/openstack-helm is absent; the catalogue is checked against the real charts only where they are")
 	}
+	checkValuesAgainst(t, root, "chart")
+}
+
+// checkValuesAgainst checks the values the provider writes for every service against the
+// values.yaml of the charts in root (what names them, e.g. "test chart").
+func checkValuesAgainst(t *testing.T, root, what string) {
+	t.Helper()
 	c := credentials(t, Names())
 	one := int64(1)
 	for _, s := range Services() {
@@ -168,12 +175,12 @@ func TestValuesMatchTheCharts(t *testing.T) {
 			}
 		})
 		if len(missing) > 0 {
-			t.Errorf("%s: the chart has no %s", s.Name, strings.Join(missing, ", "))
+			t.Errorf("%s: the %s has no %s", s.Name, what, strings.Join(missing, ", "))
 		}
 		for _, u := range s.Users {
 			got, _ := lookup(chart, fmt.Sprintf("endpoints.%s.auth.%s.username", u.Endpoint, u.Key))
 			if got != u.Username {
-				t.Errorf("%s: endpoints.%s.auth.%s.username is %v in the chart, %q in the catalogue", s.Name, u.Endpoint, u.Key, got, u.Username)
+				t.Errorf("%s: endpoints.%s.auth.%s.username is %v in the %s, %q in the catalogue", s.Name, u.Endpoint, u.Key, got, what, u.Username)
 			}
 		}
 	}
