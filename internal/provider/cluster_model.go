@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"reflect"
 
-	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -301,7 +301,7 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 			if p.Value != nil {
 				pm.Value = types.StringValue(string(p.Value))
 				// Keep the configuration's spelling of an equal JSON value.
-				if i < len(priorPatches) && sameJSON(ctx, priorPatches[i].Value.ValueString(), string(p.Value)) {
+				if i < len(priorPatches) && sameJSON(priorPatches[i].Value.ValueString(), string(p.Value)) {
 					pm.Value = priorPatches[i].Value
 				}
 			}
@@ -393,9 +393,13 @@ func emptyLike(prior types.Object, t map[string]attr.Type) types.Object {
 	return types.ObjectValueMust(t, nulls)
 }
 
-// sameJSON reports whether a and b are the same JSON value, as jsontypes.Normalized
-// compares them.
-func sameJSON(ctx context.Context, a, b string) bool {
-	equal, diags := jsontypes.NewNormalizedValue(a).StringSemanticEquals(ctx, jsontypes.NewNormalizedValue(b))
-	return equal && !diags.HasError()
+// sameJSON reports whether a and b are the same JSON value, numbers compared by value:
+// the API server stores 1.0 as 1. (jsontypes.Normalized compares numbers as written, so
+// its semantic equality would call them different and break the apply.)
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }

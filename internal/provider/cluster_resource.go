@@ -281,7 +281,7 @@ func addClusterError(diags *diag.Diagnostics, host string, m *clusterModel, acti
 			return "Control Plane Not Ready In Time", fmt.Sprintf("%s was applied, but %s did not become Ready at %s within %s. "+
 				"Last seen: %s.\n\nInspect `%s`, the logs of Kamaji (and, in Cluster API mode, of its Cluster API provider and of "+
 				"Cluster API), and the DataStore the control plane uses (`kubectl get datastores`). %s",
-				capitalize(subject), e.Object, version, timeout, e.Last, inspect, untaintAdvice(action, "cluster", "the control plane"))
+				capitalize(subject), e.Object, version, timeout, e.Last, inspect, untaintAdvice(action, "cluster", "the control plane until it is Ready"))
 		},
 		stuck: func(e *kube.StuckError) (string, string) {
 			return "Cluster Not Deleted In Time", fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nKamaji removes its "+

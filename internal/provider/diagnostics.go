@@ -19,8 +19,11 @@ import (
 
 // What an operation was doing, as diagnostics and logs say it.
 const (
-	actionCreating = "creating"
-	actionUpdating = "updating"
+	actionCreating    = "creating"
+	actionUpdating    = "updating"
+	actionPreparing   = "preparing"
+	actionReading     = "reading"
+	actionReadingBack = "reading back"
 )
 
 // objectErrors words the diagnostics of the errors every domain package shares (package
@@ -70,6 +73,9 @@ func (t objectErrors) add(diags *diag.Diagnostics, host, action string, timeout 
 		diags.AddError(t.notReady(notReady))
 	case errors.As(err, &stuck) && t.stuck != nil:
 		diags.AddError(t.stuck(stuck))
+	case errors.Is(err, context.DeadlineExceeded) && timeoutName(action) == "":
+		diags.AddError(t.title+" Timed Out",
+			fmt.Sprintf("%s %s did not finish in time. Check the API server at %s.\n\n%s", capitalize(action), t.subject, host, err))
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError(t.title+" Timed Out",
 			fmt.Sprintf("%s %s did not finish within %s. Raise timeouts.%s or check the API server at %s.\n\n%s",
@@ -88,18 +94,22 @@ func untaintAdvice(action, noun, watch string) string {
 		return fmt.Sprintf("The %s is saved as tainted: the next apply replaces it. To keep it and wait again instead, run "+
 			"`terraform untaint <address>` and apply (raise timeouts.create if it needs longer).", noun)
 	}
-	return fmt.Sprintf("The configuration is applied and saved; the next plan will not wait again. Watch %s until it "+
-		"finishes (raise timeouts.update for next time), or set wait_for_ready = false.", watch)
+	return fmt.Sprintf("The configuration is applied and saved; the next plan will not wait again. Watch %s "+
+		"(raise timeouts.update for next time), or set wait_for_ready = false.", watch)
 }
 
+// timeoutName is the timeouts attribute that bounds action, "" for what no configured
+// timeout bounds (a refresh, an import, a read-back).
 func timeoutName(action string) string {
 	switch action {
 	case actionCreating:
 		return "create"
+	case actionUpdating, actionPreparing:
+		return "update"
 	case "deleting":
 		return "delete"
 	}
-	return "update"
+	return ""
 }
 
 func capitalize(s string) string {

@@ -51,6 +51,10 @@ type lifecycle[M, C, W any] struct {
 	// is the status a successful wait ended with, nil otherwise. An error that wraps
 	// kube.ErrNotFound means they are gone.
 	read func(ctx context.Context, c C, m *M, waited *W, diags *diag.Diagnostics) error
+	// unread, when set, fills in the computed values of a created model whose objects
+	// exist but could not be read back, so that Terraform records them (tainted, as the
+	// create failed) instead of losing track of them.
+	unread func(m *M)
 	// remove deletes the objects of state and waits until they are gone.
 	remove func(ctx context.Context, c C, state *M, diags *diag.Diagnostics) error
 	// diagnose turns an error of the domain package into diagnostics that name m's object
@@ -106,7 +110,7 @@ func prepared[M, C, W, S any](o *op[M, C, W], create bool, spec func(context.Con
 		return s, false
 	}
 	if err := prepare(o.ctx, &s); err != nil {
-		o.fail(err)
+		o.l.diagnose(o.diags, o.host, &o.plan, actionPreparing, o.timeout, err)
 		return s, false
 	}
 	if create {
@@ -212,7 +216,12 @@ func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, 
 		}
 	case err != nil:
 		if !o.diags.HasError() {
-			l.diagnose(o.diags, o.host, &o.plan, "reading back", o.timeout, err)
+			l.diagnose(o.diags, o.host, &o.plan, actionReadingBack, readBackTimeout, err)
+		}
+		if prior == nil && l.unread != nil {
+			next = o.plan
+			l.unread(&next)
+			o.diags.Append(into.Set(ctx, &next)...)
 		}
 	default:
 		o.diags.Append(into.Set(ctx, &next)...)
@@ -256,7 +265,7 @@ func (l *lifecycle[M, C, W]) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	if err != nil {
-		l.diagnose(&resp.Diagnostics, host, &state, "reading", 0, err)
+		l.diagnose(&resp.Diagnostics, host, &state, actionReading, 0, err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)

@@ -152,6 +152,15 @@ func quantityMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[
 	return out
 }
 
+// setComputed fills in the attributes the provider computes from the spec, for a tenant
+// whose namespace exists but could not be read back.
+func (m *tenantModel) setComputed(s tenant.Spec, status string) {
+	m.ID = types.StringValue(s.Name)
+	m.Namespace = types.StringValue(s.Namespace)
+	m.Status = types.StringValue(status)
+	m.setNames(s.ObjectNames())
+}
+
 func (m *tenantModel) setNames(names tenant.Names) {
 	m.RoleNames = stringList(names.Roles)
 	m.RoleBindingNames = stringList(names.RoleBindings)

@@ -119,3 +119,22 @@ func TestTenantFromObserved(t *testing.T) {
 		t.Errorf("network_isolation %v", got.NetworkIsolation)
 	}
 }
+
+func TestSameJSONComparesNumbersByValue(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{`1.0`, `1`, true},
+		{`{"a": 1.50, "b": [1e3]}`, `{"b":[1000],"a":1.5}`, true},
+		{`"systemd"`, `"systemd"`, true},
+		{`"1"`, `1`, false},
+		{`{"a": 1}`, `{"a": 2}`, false},
+		{`not json`, `not json`, false},
+	} {
+		if got := sameJSON(c.a, c.b); got != c.same {
+			t.Errorf("sameJSON(%s, %s) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}

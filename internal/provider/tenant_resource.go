@@ -58,6 +58,11 @@ func NewTenantResource() resource.Resource {
 		read:     readTenant,
 		remove:   removeTenant,
 		diagnose: addTenantError,
+		unread: func(m *tenantModel) {
+			if s, diags := m.spec(context.Background()); !diags.HasError() {
+				m.setComputed(s, statusActive)
+			}
+		},
 	}}
 }
 

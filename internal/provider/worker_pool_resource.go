@@ -313,7 +313,7 @@ func addPoolError(diags *diag.Diagnostics, host string, m *workerPoolModel, acti
 				return "Worker Pool Not Ready In Time", fmt.Sprintf("%s was applied, but its machines were not all available and up "+
 					"to date within %s. Last seen: %s.\n\nInspect `%s`, the logs of Cluster API, of its kubeadm bootstrap provider "+
 					"and of the infrastructure provider, and the quota of the infrastructure. %s",
-					capitalize(subject), timeout, e.Last, inspect, untaintAdvice(action, "pool", "the rollout"))
+					capitalize(subject), timeout, e.Last, inspect, untaintAdvice(action, "pool", "the rollout until it finishes"))
 			},
 			stuck: func(e *kube.StuckError) (string, string) {
 				return "Worker Pool Not Deleted In Time", fmt.Sprintf("%s was deleted but is not gone after %s: %s.\n\nCluster API "+
