@@ -180,3 +180,18 @@ func dependencyNames(t *testing.T, r Resolved) []string {
 	slices.Sort(names)
 	return names
 }
+
+// eachFixture runs test for every repository fixture, as a parallel subtest that skips
+// a fixture which is not there.
+func eachFixture(t *testing.T, test func(t *testing.T, f fixture)) {
+	t.Helper()
+	for _, f := range fixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			if f.skip != "" {
+				t.Skip(f.skip)
+			}
+			test(t, f)
+		})
+	}
+}
