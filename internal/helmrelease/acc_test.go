@@ -522,3 +522,51 @@ func TestAccDriver(t *testing.T) {
 		}
 	})
 }
+
+func TestAccDrift(t *testing.T) {
+	e := tenant(t)
+	ns := "drift"
+	d := e.driver(t, ns)
+	apply(t, d, "app", testChart("0.1.0"), nil)
+	drift := func(want ...string) {
+		t.Helper()
+		rels, err := d.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Drift(t.Context(), rels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, dr := range got {
+			s = append(s, dr.String())
+		}
+		if strings.Join(s, "\n") != strings.Join(want, "\n") {
+			t.Errorf("drift:\n got  %q\n want %q", s, want)
+		}
+	}
+	drift()
+
+	if err := e.conn.Dynamic.Resource(deployments).Namespace(ns).Delete(t.Context(), "app-api", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	drift("helm release app: Deployment drift/app-api: missing")
+
+	scaled := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "app-api"},
+		"spec": map[string]any{
+			"replicas": int64(3),
+			"selector": map[string]any{"matchLabels": map[string]any{"app": "app-api"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "app-api"}},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": "api", "image": "registry.invalid/api:1"}}},
+			},
+		},
+	}}
+	if _, err := e.conn.Dynamic.Resource(deployments).Namespace(ns).Create(t.Context(), scaled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	drift("helm release app: Deployment drift/app-api: 3 replicas, the release has 1")
+}

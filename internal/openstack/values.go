@@ -9,12 +9,17 @@ type Settings struct {
 	// ClusterDomain is the tenant cluster's DNS domain (cluster.local), which the charts
 	// use to build their internal host names.
 	ClusterDomain string
+	// Public says how users outside the cluster reach the APIs: the public endpoints the
+	// charts register and build user-facing URLs from.
+	Public Public
 }
 
 // Values are the values the provider gives a service's release so that it agrees with
 // every other release: the cluster domain, the region and password of every user it
 // names, the shared secrets and, when replicas is not nil, the replicas of its API and
-// server components. The user's own values are merged over them.
+// server components, and with set.Public.Domain the public host, scheme and port of the
+// endpoints it publishes and of identity (see Public). The user's own values are merged
+// over them.
 func (s Service) Values(set Settings, c Credentials, replicas *int64) map[string]any {
 	v := map[string]any{}
 	put(v, set.ClusterDomain, "endpoints", "cluster_domain_suffix")
@@ -34,6 +39,7 @@ func (s Service) Values(set Settings, c Credentials, replicas *int64) map[string
 			put(v, *replicas, "pod", "replicas", key)
 		}
 	}
+	s.putPublic(v, set.Public)
 	return v
 }
 

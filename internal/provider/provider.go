@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/qumulus/terraform-provider-qumulus/internal/chartsource"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/validators"
@@ -257,6 +258,9 @@ type providerData struct {
 
 	tenantsOnce sync.Once
 	tenants     *tenantcluster.Cache
+
+	chartsOnce sync.Once
+	charts     *chartsource.Cache
 }
 
 func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -296,6 +300,7 @@ func (p *qumulusProvider) Resources(_ context.Context) []func() resource.Resourc
 		NewTenantResource,
 		NewClusterResource,
 		NewWorkerPoolResource,
+		NewOpenStackResource,
 	}
 }
 

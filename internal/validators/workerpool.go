@@ -61,3 +61,5 @@ func capitalized(err error) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

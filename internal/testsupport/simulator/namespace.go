@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // namespaceReconciler plays kube-controller-manager's namespace controller, which envtest
@@ -28,11 +29,15 @@ type namespaceReconciler struct {
 	discovery discovery.DiscoveryInterface
 }
 
-func (s *Simulator) setupNamespaces() error {
+func (s *Simulator) setupNamespaces() error { return addNamespaceController(s.mgr) }
+
+// addNamespaceController runs the namespace reconciler in mgr: the management cluster's and
+// each tenant cluster's.
+func addNamespaceController(mgr manager.Manager) error {
 	// Deleting a namespace lists every namespaced resource; client-go's default 5 requests
 	// per second would make that take many seconds. Deprecation warnings (v1 Endpoints)
 	// are noise here.
-	cfg := rest.CopyConfig(s.mgr.GetConfig())
+	cfg := rest.CopyConfig(mgr.GetConfig())
 	cfg.QPS, cfg.Burst = 1000, 2000
 	cfg.WarningHandler = rest.NoWarnings{}
 	kube, err := kubernetes.NewForConfig(cfg)
@@ -43,10 +48,10 @@ func (s *Simulator) setupNamespaces() error {
 	if err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(s.mgr).
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("namespace").
 		For(&corev1.Namespace{}).
-		Complete(&namespaceReconciler{Client: s.mgr.GetClient(), kube: kube, dynamic: dyn, discovery: kube.Discovery()})
+		Complete(&namespaceReconciler{Client: mgr.GetClient(), kube: kube, dynamic: dyn, discovery: kube.Discovery()})
 }
 
 func (r *namespaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -27,7 +27,7 @@ const FailAnnotation = "simulator.qumulus.io/fail"
 
 // runWorkloads plays the workload controllers and kubelets of a tenant cluster, which has
 // no nodes here: Deployments, StatefulSets and DaemonSets report all replicas available,
-// Jobs complete, PersistentVolumeClaims bind, unless FailAnnotation or HoldAnnotation says
+// Jobs complete, PersistentVolumeClaims bind, deleted namespaces are emptied and removed, unless FailAnnotation or HoldAnnotation says
 // otherwise. That is what Helm's and kstatus' readiness checks read, so Helm releases can
 // be installed and waited for.
 func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error {
@@ -42,6 +42,7 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 		func() error { return watchWorkload(mgr, "job", jobComplete) },
 		func() error { return watchWorkload(mgr, "pod", podFailed) },
 		func() error { return watchWorkload(mgr, "pvc", claimBound) },
+		func() error { return addNamespaceController(mgr) },
 	} {
 		if err := add(); err != nil {
 			return err

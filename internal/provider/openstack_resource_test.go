@@ -1,0 +1,425 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/helmrelease"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
+	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
+	"github.com/qumulus/terraform-provider-qumulus/internal/openstack"
+	"github.com/qumulus/terraform-provider-qumulus/internal/tenant"
+	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/chartrepo"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
+)
+
+const osAddr = "qumulus_openstack.test"
+
+// openstackConfig is a tenant, a cluster "prod" and a qumulus_openstack "test" of it, in one
+// configuration, with the charts of repo and body.
+func openstackConfig(t *testing.T, tenantName string, repo *chartrepo.Repo, releaseNS, body string) string {
+	return clusterConfig(t, tenantName, `
+  name    = "prod"
+  version = "v1.35.0"
+`) + fmt.Sprintf(`
+resource "qumulus_openstack" "test" {
+  namespace         = qumulus_cluster.test.namespace
+  cluster_name      = qumulus_cluster.test.name
+  release_namespace = %q
+  charts = {
+    repository = %q
+  }
+%s
+}
+`, releaseNS, repo.URL, body)
+}
+
+// tenantConn connects to the tenant cluster of cluster prod in namespace ns.
+func tenantConn(t *testing.T, ns string) *kube.Clients {
+	t.Helper()
+	cs, dyn := kubeClients(t)
+	c := tenantcluster.NewCache(tenantcluster.Reader{Kube: cs, Dynamic: dyn}, tenantcluster.ClientOptions{UserAgent: "openstack-test"})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	conn, err := c.Get(ctx, tenantcluster.Key{Namespace: ns, Name: "prod"}, kamaji.AdminKubeconfigKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn.Clients
+}
+
+// releases reads the releases of namespace relNS of the tenant cluster, by name.
+func releases(t *testing.T, ns, relNS string) map[string]*helmrelease.Release {
+	t.Helper()
+	d := &helmrelease.Driver{Clients: tenantConn(t, ns), Namespace: relNS}
+	list, err := d.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*helmrelease.Release{}
+	for _, r := range list {
+		out[r.Name] = r
+	}
+	return out
+}
+
+// at walks values along path.
+func at(v map[string]any, path ...string) any {
+	var cur any = v
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// checkAgreement checks the releases in the tenant cluster: exactly want, all deployed, and
+// their stored values agree on the admin, database and messaging credentials, the region
+// and the cluster domain, none of them a chart default.
+func checkAgreement(t *testing.T, ns, relNS string, want []string) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		rels := releases(t, ns, relNS)
+		var errs []error
+		names := sortedKeys(rels)
+		if !slices.Equal(names, want) {
+			errs = append(errs, fmt.Errorf("releases %v, want %v", names, want))
+		}
+		agree := map[string]map[string]string{}
+		note := func(what, release string, v any) {
+			str, _ := v.(string)
+			if agree[what] == nil {
+				agree[what] = map[string]string{}
+			}
+			agree[what][release] = str
+		}
+		for name, r := range rels {
+			if r.Status != "deployed" {
+				errs = append(errs, fmt.Errorf("release %s is %s", name, r.Status))
+			}
+			svc, _ := openstack.Lookup(name)
+			note("cluster_domain_suffix", name, at(r.Values, "endpoints", "cluster_domain_suffix"))
+			for _, u := range svc.Users {
+				switch u.CredentialKey() {
+				case openstack.AdminCredentialKey:
+					note("identity admin", name, at(r.Values, "endpoints", "identity", "auth", "admin", "password"))
+					note("region", name, at(r.Values, "endpoints", "identity", "auth", "admin", "region_name"))
+				case "oslo_db/root":
+					note("database root", name, at(r.Values, "endpoints", u.Endpoint, "auth", u.Key, "password"))
+				case "oslo_messaging/rabbitmq":
+					note("messaging admin", name, at(r.Values, "endpoints", u.Endpoint, "auth", u.Key, "password"))
+				}
+			}
+		}
+		for what, by := range agree {
+			seen := map[string][]string{}
+			for rel, v := range by {
+				seen[v] = append(seen[v], rel)
+			}
+			if len(seen) != 1 {
+				errs = append(errs, fmt.Errorf("the releases disagree on %s: %d different values", what, len(seen)))
+			}
+			for v := range seen {
+				if v == "" || v == "password" {
+					errs = append(errs, fmt.Errorf("%s is %q in %v: a chart default, not the provider's", what, v, seen[v]))
+				}
+			}
+		}
+		if agree["region"] != nil && agree["region"]["keystone"] != "RegionOne" {
+			errs = append(errs, fmt.Errorf("region %q", agree["region"]["keystone"]))
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// revisions records the state's revision of every release into into.
+func revisions(into map[string]int64) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs := s.RootModule().Resources[osAddr]
+		if rs == nil {
+			return errors.New("no " + osAddr)
+		}
+		clear(into)
+		for k, v := range rs.Primary.Attributes {
+			if name, ok := strings.CutSuffix(strings.TrimPrefix(k, "releases."), ".revision"); ok && strings.HasPrefix(k, "releases.") {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				into[name] = n
+			}
+		}
+		return nil
+	}
+}
+
+// onlyChanged checks that exactly the services in changed have a new revision since before.
+func onlyChanged(before map[string]int64, changed ...string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		after := map[string]int64{}
+		if err := revisions(after)(s); err != nil {
+			return err
+		}
+		var errs []error
+		for name, rev := range after {
+			old, had := before[name]
+			moved := !had || rev != old
+			if moved != slices.Contains(changed, name) {
+				errs = append(errs, fmt.Errorf("release %s: revision %d -> %d", name, old, rev))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("want only %v changed: %w", changed, err)
+		}
+		clear(before)
+		for k, v := range after {
+			before[k] = v
+		}
+		return nil
+	}
+}
+
+func checkOpenStackDestroyed(t *testing.T) func(*terraform.State) error {
+	return checkClustersDestroyed(t)
+}
+
+// TestAccOpenStack_lifecycle installs OpenStack with the tenant and its cluster in one
+// apply, then scales one service, disables one, repairs drift, imports and destroys.
+func TestAccOpenStack_lifecycle(t *testing.T) {
+	isolateEnv(t)
+	repo := chartrepo.Serve(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	relNS := "os-" + strings.TrimPrefix(tn, "acc-")
+	defaults := openstack.DefaultServices()
+	sort.Strings(defaults)
+	withoutHorizon := slices.DeleteFunc(slices.Clone(defaults), func(s string) bool { return s == "horizon" })
+	revs := map[string]int64{}
+
+	base := openstackConfig(t, tn, repo, relNS, "")
+	scaled := openstackConfig(t, tn, repo, relNS, `
+  services = {
+    keystone = { replicas = 2 }
+  }
+`)
+	noHorizon := openstackConfig(t, tn, repo, relNS, `
+  services = {
+    keystone = { replicas = 2 }
+    horizon  = { enabled = false }
+  }
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkOpenStackDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: base,
+				Check: resource.ComposeTestCheckFunc(
+					checkAgreement(t, ns, relNS, defaults),
+					revisions(revs),
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("id"), knownvalue.StringExact(ns+"/prod/"+relNS)),
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("releases").AtMapKey("keystone").AtMapKey("status"), knownvalue.StringExact("deployed")),
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("releases").AtMapKey("nova").AtMapKey("chart_version"),
+						knownvalue.StringExact(repo.Versions[len(repo.Versions)-1])),
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("keystone_url"),
+						knownvalue.StringExact("http://keystone-api."+relNS+".svc.cluster.local:5000/v3")),
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("admin_username"), knownvalue.StringExact("admin")),
+					statecheck.ExpectKnownValue(osAddr, tfjsonpath.New("cluster_domain"), knownvalue.StringExact("cluster.local")),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// Scaling one service upgrades only its release.
+				Config: scaled,
+				Check: resource.ComposeTestCheckFunc(
+					onlyChanged(revs, "keystone"),
+					func(*terraform.State) error {
+						d, err := tenantConn(t, ns).Kubernetes.AppsV1().Deployments(relNS).Get(t.Context(), "keystone-api", metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if got := *d.Spec.Replicas; got != 2 {
+							return fmt.Errorf("keystone-api has %d replicas, want 2", got)
+						}
+						return nil
+					},
+				),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// Drift: a deleted Deployment and a scaled one show in the plan, and the
+				// apply repairs them, upgrading only those releases.
+				PreConfig: func() {
+					apps := tenantConn(t, ns).Kubernetes.AppsV1()
+					if err := apps.Deployments(relNS).Delete(t.Context(), "glance-api", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					scale, err := apps.Deployments(relNS).GetScale(t.Context(), "keystone-api", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					scale.Spec.Replicas = 5
+					if _, err := apps.Deployments(relNS).UpdateScale(t.Context(), "keystone-api", scale, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: scaled,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(osAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(
+					onlyChanged(revs, "keystone", "glance"),
+					func(*terraform.State) error {
+						apps := tenantConn(t, ns).Kubernetes.AppsV1()
+						if _, err := apps.Deployments(relNS).Get(t.Context(), "glance-api", metav1.GetOptions{}); err != nil {
+							return fmt.Errorf("glance-api not repaired: %w", err)
+						}
+						d, err := apps.Deployments(relNS).Get(t.Context(), "keystone-api", metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if *d.Spec.Replicas != 2 {
+							return fmt.Errorf("keystone-api has %d replicas after the repair, want 2", *d.Spec.Replicas)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// Disabling a service uninstalls its release; the others keep theirs.
+				Config: noHorizon,
+				Check: resource.ComposeTestCheckFunc(
+					checkAgreement(t, ns, relNS, withoutHorizon),
+					onlyChanged(revs),
+				),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				ResourceName:      osAddr,
+				ImportState:       true,
+				ImportStateId:     ns + "/prod/" + relNS,
+				ImportStateVerify: true,
+				// timeouts is configuration only; the charts password is not recorded.
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// Destroy: every release, what Helm leaves behind, and the namespace go.
+				Config: clusterConfig(t, tn, `
+  name    = "prod"
+  version = "v1.35.0"
+`),
+				Check: func(*terraform.State) error {
+					return openstackGone(t.Context(), tenantConn(t, ns).Kubernetes, relNS)
+				},
+			},
+		},
+	})
+}
+
+// TestAccOpenStack_failure makes a hook Job of one release fail: that release is
+// uninstalled (its first install), the error names it and the Job, what does not need it
+// stays, and the next apply without the failure converges.
+func TestAccOpenStack_failure(t *testing.T) {
+	isolateEnv(t)
+	repo := chartrepo.Serve(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	relNS := "os-" + strings.TrimPrefix(tn, "acc-")
+	failing := openstackConfig(t, tn, repo, relNS, fmt.Sprintf(`
+  services = {
+    glance = {
+      values = [yamlencode({ annotations = { job = { glance_db_sync = { %q = "true" } } } })]
+    }
+  }
+`, simulator.FailAnnotation))
+	fixed := openstackConfig(t, tn, repo, relNS, "")
+	defaults := openstack.DefaultServices()
+	sort.Strings(defaults)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkOpenStackDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config:      failing,
+				ExpectError: regexp.MustCompile(`(?s)OpenStack Release Failed.*release ` + relNS + `/glance.*glance-db-sync.*uninstalled`),
+			},
+			{
+				PreConfig: func() {
+					rels := releases(t, ns, relNS)
+					if _, ok := rels["glance"]; ok {
+						t.Errorf("glance is still installed after its failed first install")
+					}
+					if r := rels["keystone"]; r == nil || r.Status != "deployed" {
+						t.Errorf("keystone should stay deployed: %v", r)
+					}
+				},
+				Config: fixed,
+				Check:  checkAgreement(t, ns, relNS, defaults),
+			},
+		},
+	})
+}
+
+// TestAccOpenStack_planErrors are the mistakes refused at plan time, before anything is
+// made.
+func TestAccOpenStack_planErrors(t *testing.T) {
+	isolateEnv(t)
+	repo := chartrepo.Serve(t)
+	tn := tenantName()
+	for _, tc := range []struct {
+		name, body string
+		want       string
+	}{
+		{"unknown service", `services = { swift = {} }`, `(?s)Invalid Attribute Value Match.*swift`},
+		{"keystone disabled", `services = { keystone = { enabled = false } }`, `(?s)Services Do Not Fit Together.*keystone`},
+		{"nova without placement", `services = { placement = { enabled = false } }`, `(?s)Services Do Not Fit Together.*nova needs placement`},
+		{"replicas of a daemonset", `services = { libvirt = { replicas = 2 } }`, `(?s)Service Has No Replicas.*libvirt runs as DaemonSets`},
+		{"unknown feature", fmt.Sprintf("values_overrides = %q\nfeatures = [\"nosuchfeature\"]", repo.Overrides), `(?s)No Override File For Feature.*nosuchfeature`},
+		{"release without overrides", `openstack_release = "2026.1"`, `(?s)values_overrides`},
+		{"bad version", `services = { nova = { version = "not a version" } }`, `(?s)Invalid Chart Version`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      openstackConfig(t, tn, repo, "openstack", tc.body),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// openstackGone checks that nothing of the releases is left in the tenant cluster.
+func openstackGone(ctx context.Context, cs kubernetes.Interface, relNS string) error {
+	_, err := cs.CoreV1().Namespaces().Get(ctx, relNS, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("namespace %s is still there", relNS)
+}
