@@ -36,6 +36,13 @@ import (
 // (Spec.Record), so that an import can rebuild its settings.
 const RecordAnnotation = "openstack.qumulus.io/record"
 
+// KeySecret is the Secret in the release namespace that keeps the values checksum key, so
+// that an import computes the same checksums.
+const KeySecret = "qumulus-openstack"
+
+// keySecretKey is its key.
+const keySecretKey = "values-checksum-key"
+
 // StatusDrifted is the status Observe reports for a release whose live state is not what
 // the caller last recorded: another revision, other values, a failed record, or workloads
 // missing or scaled out of band.
@@ -141,6 +148,8 @@ var ErrNotInstalled = fmt.Errorf("openstack control plane %w", kube.ErrNotFound)
 
 // Observation is what a namespace holds.
 type Observation struct {
+	// ChecksumKey is what Apply kept in KeySecret; read only when Observe is given none.
+	ChecksumKey string
 	// Releases are the releases of known services, by service.
 	Releases map[string]*Release
 	// Record is the namespace's RecordAnnotation.
@@ -160,12 +169,22 @@ func (c *Client) Observe(ctx context.Context, namespace string, expected map[str
 	if err != nil {
 		return nil, &kube.ObjectError{Action: "reading", Object: "namespace " + namespace, Err: err}
 	}
+	obs := &Observation{Releases: map[string]*Release{}, Record: ns.Annotations[RecordAnnotation], ChecksumKey: checksumKey}
+	if checksumKey == "" {
+		sec, err := c.Kube.Kubernetes.CoreV1().Secrets(namespace).Get(ctx, KeySecret, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, &kube.ObjectError{Action: "reading", Object: "secret " + namespace + "/" + KeySecret, Err: err}
+		}
+		if err == nil {
+			obs.ChecksumKey = string(sec.Data[keySecretKey])
+		}
+		checksumKey = obs.ChecksumKey
+	}
 	d := c.driver(namespace)
 	all, err := d.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	obs := &Observation{Releases: map[string]*Release{}, Record: ns.Annotations[RecordAnnotation]}
 	var rels []*helmrelease.Release
 	for _, r := range all {
 		if _, ok := openstack.Lookup(r.Name); !ok {
@@ -231,7 +250,7 @@ func (e *ReleaseError) Unwrap() error { return e.Err }
 // its first install); the others stay. The error joins an openstack.*StepError for each
 // step that failed or did not run.
 func (c *Client) Apply(ctx context.Context, spec Spec, prior []string) error {
-	if err := c.ensureNamespace(ctx, spec.Namespace, spec.Record); err != nil {
+	if err := c.ensureNamespace(ctx, spec.Namespace, spec.Record, spec.ChecksumKey); err != nil {
 		return err
 	}
 	enabled := make([]string, 0, len(spec.Services))
@@ -517,8 +536,8 @@ func (c *Client) uninstallAll(ctx context.Context, d *helmrelease.Driver, servic
 }
 
 // ensureNamespace creates the release namespace when absent, labelled as the provider's,
-// and records spec.Record on it.
-func (c *Client) ensureNamespace(ctx context.Context, namespace, record string) error {
+// records spec.Record on it and keeps the checksum key in KeySecret.
+func (c *Client) ensureNamespace(ctx context.Context, namespace, record, checksumKey string) error {
 	r := c.Kube.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	existing, err := c.Kube.Kubernetes.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	created := apierrors.IsNotFound(err)
@@ -536,7 +555,16 @@ func (c *Client) ensureNamespace(ctx context.Context, namespace, record string) 
 	if created || existing.Labels[kube.LabelManagedBy] == kube.ManagedBy {
 		ns.SetLabels(map[string]string{kube.LabelManagedBy: kube.ManagedBy})
 	}
-	_, err = kube.Apply(ctx, r, ns)
+	if _, err = kube.Apply(ctx, r, ns); err != nil {
+		return err
+	}
+	secret := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+		"metadata": map[string]any{"name": KeySecret, "namespace": namespace,
+			"labels": map[string]any{kube.LabelManagedBy: kube.ManagedBy}},
+		"stringData": map[string]any{keySecretKey: checksumKey},
+	}}
+	_, err = kube.Apply(ctx, c.Kube.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(namespace), secret)
 	return err
 }
 
@@ -551,6 +579,9 @@ func (c *Client) deleteNamespace(ctx context.Context, namespace string) error {
 	}
 	if err != nil {
 		return &kube.ObjectError{Action: "reading", Object: "namespace " + namespace, Err: err}
+	}
+	if err := core.Secrets(namespace).Delete(ctx, KeySecret, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return &kube.ObjectError{Action: "deleting", Object: "secret " + namespace + "/" + KeySecret, Err: err}
 	}
 	others, err := c.driver(namespace).List(ctx)
 	if err != nil {

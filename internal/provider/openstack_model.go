@@ -174,6 +174,19 @@ func generateCredentials(prior, given map[string]string, enabled []string) (map[
 	return out, nil
 }
 
+// missingCredentials reports whether the enabled services need a credential (or the
+// checksum key) that neither prior nor given has.
+func missingCredentials(prior, given map[string]string, enabled []string) bool {
+	for _, k := range append(openstack.CredentialKeys(enabled), checksumKey) {
+		_, p := prior[k]
+		_, g := given[k]
+		if !p && (!g || k == checksumKey) {
+			return true
+		}
+	}
+	return false
+}
+
 // usedKeys are the credential keys a service's values carry.
 func usedKeys(service string) []string { return openstack.CredentialKeys([]string{service}) }
 

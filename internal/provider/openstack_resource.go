@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -172,22 +173,23 @@ func (r *openstackResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 
-	// Credentials: the state's, and new ones for what newly enabled services need.
-	var prior map[string]string
-	var priorGiven map[string]string
+	// Credentials: the state's; new ones for what newly enabled services need are
+	// generated at apply (a random value chosen at plan would differ when Terraform plans
+	// again during apply).
+	var prior, priorGiven map[string]string
 	if state != nil {
 		prior = mapOf(ctx, state.GeneratedCredentials, &resp.Diagnostics)
 		priorGiven = mapOf(ctx, state.Credentials, &resp.Diagnostics)
 	}
 	given := mapOf(ctx, plan.Credentials, &resp.Diagnostics)
-	generated, err := generateCredentials(prior, given, enabled)
-	if err != nil {
-		resp.Diagnostics.AddError("Generating Credentials", err.Error())
-		return
+	generated := maps.Clone(prior)
+	if missingCredentials(prior, given, enabled) {
+		plan.GeneratedCredentials = types.MapUnknown(types.StringType)
+	} else {
+		gv, d := types.MapValueFrom(ctx, types.StringType, prior)
+		resp.Diagnostics.Append(d...)
+		plan.GeneratedCredentials = gv
 	}
-	gv, d := types.MapValueFrom(ctx, types.StringType, generated)
-	resp.Diagnostics.Append(d...)
-	plan.GeneratedCredentials = gv
 
 	// Releases: kept where nothing that goes into them changed.
 	var priorRels map[string]releaseModel
@@ -304,7 +306,7 @@ func (r *openstackResource) ImportState(ctx context.Context, req resource.Import
 
 // applyOpenStack installs, upgrades and uninstalls releases until the tenant cluster holds
 // what the plan says.
-func applyOpenStack(o *op[openstackModel, *openstackClient, struct{}], prior *openstackModel) bool {
+func applyOpenStack(o *op[openstackModel, *openstackClient, struct{}], before *openstackModel) bool {
 	ctx := o.ctx
 	if o.plan.ClusterDomain.IsUnknown() || o.plan.ClusterDomain.IsNull() {
 		domain, err := o.client.clusterDomain(ctx, o.plan.Namespace.ValueString(), o.plan.ClusterName.ValueString())
@@ -313,6 +315,22 @@ func applyOpenStack(o *op[openstackModel, *openstackClient, struct{}], prior *op
 			return false
 		}
 		o.plan.ClusterDomain = types.StringValue(domain)
+	}
+	if o.plan.GeneratedCredentials.IsUnknown() {
+		var prior map[string]string
+		if before != nil {
+			prior = mapOf(ctx, before.GeneratedCredentials, o.diags)
+		}
+		enabled, _ := enabledServices(o.plan.services(ctx, o.diags))
+		generated, err := generateCredentials(prior, mapOf(ctx, o.plan.Credentials, o.diags), enabled)
+		if err != nil {
+			o.diags.AddError("Generating Credentials", err.Error())
+			return false
+		}
+		gv, d := types.MapValueFrom(ctx, types.StringType, generated)
+		o.diags.Append(d...)
+		o.plan.GeneratedCredentials = gv
+		o.plan.outputs(ctx, o.diags)
 	}
 	spec := o.plan.spec(ctx, o.diags)
 	if o.diags.HasError() {
@@ -323,12 +341,12 @@ func applyOpenStack(o *op[openstackModel, *openstackClient, struct{}], prior *op
 		o.fail(err)
 		return false
 	}
-	var before []string
-	if prior != nil {
-		before = sortedKeys(prior.releasesOf(ctx, o.diags))
+	var installed []string
+	if before != nil {
+		installed = sortedKeys(before.releasesOf(ctx, o.diags))
 	}
 	o.info("applying releases", map[string]any{"services": strings.Join(sortedKeys(spec.Services), ", ")})
-	if err := cc.Apply(ctx, spec, before); err != nil {
+	if err := cc.Apply(ctx, spec, installed); err != nil {
 		o.fail(err)
 	}
 	return true
@@ -343,11 +361,6 @@ func readOpenStack(ctx context.Context, c *openstackClient, m *openstackModel, _
 	}
 	importing := m.Releases.IsNull() && m.GeneratedCredentials.IsNull()
 	generated := mapOf(ctx, m.GeneratedCredentials, diags)
-	if importing {
-		if generated, err = generateCredentials(nil, nil, nil); err != nil {
-			return err
-		}
-	}
 	var exp map[string]cloud.Expected
 	if !importing {
 		exp = expected(m.releasesOf(ctx, diags))
@@ -357,6 +370,12 @@ func readOpenStack(ctx context.Context, c *openstackClient, m *openstackModel, _
 		return err
 	}
 	if importing {
+		generated = map[string]string{}
+		if obs.ChecksumKey != "" {
+			generated[checksumKey] = obs.ChecksumKey
+		} else if generated, err = generateCredentials(nil, nil, nil); err != nil {
+			return err
+		}
 		m.restore(ctx, obs.Record, diags)
 		if obs.Record == "" {
 			m.Services = servicesFor(ctx, sortedKeys(obs.Releases), diags)
