@@ -130,8 +130,8 @@ func (r *openstackResource) ValidateConfig(ctx context.Context, req resource.Val
 				at = at.AtMapKey(se.Service)
 			}
 			resp.Diagnostics.AddAttributeError(at, "Services Do Not Fit Together",
-				fmt.Sprintf("%s. Enable what is missing in services, or disable what needs it (enabled = false). The default set "+
-					"is %s.", capitalize(e.Error()), strings.Join(openstack.DefaultServices(), ", ")))
+				fmt.Sprintf("Services: %s. Enable what is missing in services, or disable what needs it (enabled = false). The "+
+					"default set is %s.", e.Error(), strings.Join(openstack.DefaultServices(), ", ")))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -28,6 +29,7 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/openstack"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenant"
 	"github.com/qumulus/terraform-provider-qumulus/internal/tenantcluster"
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/acctest"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/chartrepo"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
 )
@@ -423,4 +425,155 @@ func openstackGone(ctx context.Context, cs kubernetes.Interface, relNS string) e
 		return err
 	}
 	return fmt.Errorf("namespace %s is still there", relNS)
+}
+
+// TestAccOpenStack_versionsAndSecrets runs the Terraform CLI with TF_LOG=trace: it
+// installs the test charts at 0.1.0, looks for the generated passwords in everything
+// Terraform prints and stores, upgrades every release to chart 0.2.0, repairs an
+// out-of-band rollback, and destroys.
+func TestAccOpenStack_versionsAndSecrets(t *testing.T) {
+	isolateEnv(t)
+	repo := chartrepo.ServeTestCharts(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	relNS := "os-" + strings.TrimPrefix(tn, "acc-")
+	config := func() string {
+		return `
+terraform {
+  required_providers {
+    qumulus = { source = "qumulus/qumulus" }
+  }
+}
+` + openstackConfig(t, tn, repo, relNS, "") + `
+output "keystone_url" {
+  value = qumulus_openstack.test.keystone_url
+}
+`
+	}
+	pinned := func(version string) string {
+		return strings.Replace(config(), "repository = ", fmt.Sprintf("version = %q\n    repository = ", version), 1)
+	}
+	cli := acctest.NewCLI(t, false)
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			_, _ = cli.Run("destroy", "-auto-approve")
+		}
+	})
+
+	cli.Write(pinned("0.1.0"))
+	apply := cli.MustRun("apply", "-auto-approve")
+	secrets := generatedSecrets(t, cli.State())
+	if len(secrets) < 20 {
+		t.Fatalf("found %d generated credentials in the state, want the default set's (20 or more)", len(secrets))
+	}
+	plan, err := cli.Run("plan", "-detailed-exitcode")
+	if err != nil {
+		t.Errorf("the plan after apply is not empty: %v\n%s", err, plan)
+	}
+	show := cli.MustRun("show")
+	for what, text := range map[string]string{"apply output": apply, "plan output": plan, "show output": show, "trace log": string(cli.Trace())} {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("the %s holds a generated password", what)
+				break
+			}
+		}
+	}
+	checkSecretsOnlySensitive(t, cli.State(), secrets)
+	for name, r := range releases(t, ns, relNS) {
+		if r.ChartVersion != "0.1.0" {
+			t.Errorf("release %s has chart %s, want 0.1.0", name, r.ChartVersion)
+		}
+	}
+
+	// A new chart version upgrades every release.
+	cli.Write(pinned("0.2.0"))
+	cli.MustRun("apply", "-auto-approve")
+	rels := releases(t, ns, relNS)
+	for name, r := range rels {
+		if r.ChartVersion != "0.2.0" || r.Revision != 2 || r.Status != "deployed" {
+			t.Errorf("release %s: chart %s revision %d %s, want 0.2.0 at revision 2, deployed", name, r.ChartVersion, r.Revision, r.Status)
+		}
+	}
+
+	// An out-of-band rollback shows in the plan and the apply repairs it.
+	d := &helmrelease.Driver{Clients: tenantConn(t, ns), Namespace: relNS}
+	if _, err := d.Revert(t.Context(), "keystone", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = cli.Run("plan", "-detailed-exitcode")
+	if err == nil || !strings.Contains(plan, "drifted") || !strings.Contains(plan, "OpenStack Release Drifted") {
+		t.Errorf("the plan after an out-of-band rollback shows no drift (%v):\n%s", err, plan)
+	}
+	cli.MustRun("apply", "-auto-approve")
+	if k := releases(t, ns, relNS)["keystone"]; k.ChartVersion != "0.2.0" || k.Status != "deployed" {
+		t.Errorf("keystone after the repair: chart %s, %s; want 0.2.0, deployed", k.ChartVersion, k.Status)
+	}
+	if plan, err := cli.Run("plan", "-detailed-exitcode"); err != nil {
+		t.Errorf("the plan after the repair is not empty: %v\n%s", err, plan)
+	}
+
+	cli.MustRun("destroy", "-auto-approve")
+	destroyed = true
+}
+
+// generatedSecrets returns the generated_credentials of qumulus_openstack.test in a state file.
+func generatedSecrets(t *testing.T, state []byte) []string {
+	t.Helper()
+	var s struct {
+		Resources []struct {
+			Type      string `json:"type"`
+			Instances []struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	must(t, json.Unmarshal(state, &s))
+	var out []string
+	for _, r := range s.Resources {
+		if r.Type != "qumulus_openstack" {
+			continue
+		}
+		for _, in := range r.Instances {
+			gc, _ := in.Attributes["generated_credentials"].(map[string]any)
+			for _, v := range gc {
+				if str, ok := v.(string); ok && str != "" {
+					out = append(out, str)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkSecretsOnlySensitive fails when a secret is in any attribute of the state other
+// than the sensitive ones that are meant to hold it.
+func checkSecretsOnlySensitive(t *testing.T, state []byte, secrets []string) {
+	t.Helper()
+	var s struct {
+		Resources []struct {
+			Type      string `json:"type"`
+			Instances []struct {
+				Attributes map[string]json.RawMessage `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	must(t, json.Unmarshal(state, &s))
+	allowed := map[string]bool{"generated_credentials": true, "admin_password": true, "clouds_yaml": true}
+	for _, r := range s.Resources {
+		for _, in := range r.Instances {
+			for name, raw := range in.Attributes {
+				if r.Type == "qumulus_openstack" && allowed[name] {
+					continue
+				}
+				for _, sec := range secrets {
+					if strings.Contains(string(raw), sec) {
+						t.Errorf("%s.%s holds a generated password", r.Type, name)
+						break
+					}
+				}
+			}
+		}
+	}
 }

@@ -31,7 +31,9 @@ func Root() string {
 func SharedDir() string { return filepath.Join(Root(), "..", "shared", "openstack-helm") }
 
 // TestChartsDir holds the test charts.
-func TestChartsDir() string { return filepath.Join(Root(), "internal", "openstack", "testdata", "charts") }
+func TestChartsDir() string {
+	return filepath.Join(Root(), "internal", "openstack", "testdata", "charts")
+}
 
 // TestOverridesDir holds the test charts' override files.
 func TestOverridesDir() string {
@@ -64,6 +66,13 @@ func Serve(t testing.TB) *Repo {
 		t.Cleanup(srv.Close)
 		return &Repo{URL: srv.URL, Real: true, Versions: []string{"2026.1.0"}, Overrides: filepath.Join(SharedDir(), "values_overrides")}
 	}
+	return ServeTestCharts(t)
+}
+
+// ServeTestCharts serves the test charts at versions 0.1.0 and 0.2.0 until the test ends,
+// whether or not the real charts are there: for tests that need two versions.
+func ServeTestCharts(t testing.TB) *Repo {
+	t.Helper()
 	dir := Build(t, "0.1.0", "0.2.0")
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	t.Cleanup(srv.Close)
