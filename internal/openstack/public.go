@@ -199,7 +199,8 @@ func KeystoneURL(set Settings, namespace string) string {
 	}
 	scheme, port := set.Public.schemePort()
 	host := ep.Host + "." + set.Public.Domain
-	if !(scheme == "http" && port == 80 || scheme == "https" && port == 443) {
+	defaultPort := scheme == "http" && port == 80 || scheme == "https" && port == 443
+	if !defaultPort {
 		host += ":" + strconv.FormatInt(port, 10)
 	}
 	return scheme + "://" + host + "/v3"
