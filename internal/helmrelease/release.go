@@ -280,8 +280,13 @@ func (d *Driver) Apply(ctx context.Context, name string, ch *chart.Chart, values
 // refused.
 func (d *Driver) failingObject(ctx context.Context, rel *release.Release, err error) (string, string) {
 	if rel != nil {
-		for _, h := range rel.Hooks {
-			if h.LastRun.Phase != release.HookPhaseFailed {
+		// The hook that failed, else the one Helm was still waiting for when it gave up.
+		hooks := slices.Clone(rel.Hooks)
+		sort.SliceStable(hooks, func(i, j int) bool {
+			return hooks[i].LastRun.Phase == release.HookPhaseFailed && hooks[j].LastRun.Phase != release.HookPhaseFailed
+		})
+		for _, h := range hooks {
+			if h.LastRun.Phase != release.HookPhaseFailed && h.LastRun.Phase != release.HookPhaseRunning {
 				continue
 			}
 			objs, perr := d.objects(h.Manifest)

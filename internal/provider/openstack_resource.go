@@ -547,6 +547,10 @@ func addStepError(diags *diag.Diagnostics, subject string, m *openstackModel, ac
 			case failed.Reverted != "":
 				undo = "It was " + failed.Reverted + "; the other releases stay."
 			}
+			if strings.Contains(e.Error(), "timed out") && timeoutName(action) != "" {
+				undo += fmt.Sprintf(" Helm gave up waiting within what was left of the %s timeout (%s): raise timeouts.%s if it needs longer.",
+					timeoutName(action), timeout, timeoutName(action))
+			}
 			diags.AddError("OpenStack Release Failed",
 				fmt.Sprintf("%s: release %s/%s: %s. %s Fix the cause (see %s) and apply again: the next apply goes on from what is "+
 					"installed.\n\n%s", subject, ns, service, what, undo, inspect, e))

@@ -577,3 +577,42 @@ func checkSecretsOnlySensitive(t *testing.T, state []byte, secrets []string) {
 		}
 	}
 }
+
+// TestAccOpenStack_timeout holds one release's hook Job: the create times out within its
+// timeout, the release is uninstalled and the error says which timeout to raise; the next
+// apply without the hold converges.
+func TestAccOpenStack_timeout(t *testing.T) {
+	isolateEnv(t)
+	repo := chartrepo.ServeTestCharts(t)
+	tn := tenantName()
+	ns := tenant.DefaultNamespace(tn)
+	relNS := "os-" + strings.TrimPrefix(tn, "acc-")
+	held := openstackConfig(t, tn, repo, relNS, fmt.Sprintf(`
+  services = {
+    horizon = {
+      values = [yamlencode({ annotations = { job = { horizon_db_sync = { %q = "true" } } } })]
+    }
+  }
+  timeouts = {
+    create = "40s"
+  }
+`, simulator.HoldAnnotation))
+	held = strings.Replace(held, "timeouts = {", "timeouts {", 1)
+	released := openstackConfig(t, tn, repo, relNS, "")
+	defaults := openstack.DefaultServices()
+	sort.Strings(defaults)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkOpenStackDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config:      held,
+				ExpectError: regexp.MustCompile(`(?s)release ` + relNS + `/horizon.*horizon-db-sync.*uninstalled.*raise\s+timeouts.create`),
+			},
+			{
+				Config: released,
+				Check:  checkAgreement(t, ns, relNS, defaults),
+			},
+		},
+	})
+}

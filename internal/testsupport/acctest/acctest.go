@@ -3,6 +3,7 @@
 package acctest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -61,8 +62,15 @@ func Run(m *testing.M) int {
 		_ = os.Setenv("TF_CLI_CONFIG_FILE", rc)
 	}
 
+	// QUMULUS_TEST_WORKLOAD_DELAY (a duration) makes tenant workloads take that long to
+	// become ready, for benchmarks that compare install time with the critical path.
+	workloadDelay, err := time.ParseDuration(cmp.Or(os.Getenv("QUMULUS_TEST_WORKLOAD_DELAY"), "0s"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acctest: QUMULUS_TEST_WORKLOAD_DELAY:", err)
+		return 1
+	}
 	cluster, err = mgmtcluster.FromEnvironment(ctx, mgmtcluster.Options{
-		Simulator: simulator.Options{ReadyDelay: 500 * time.Millisecond, DeleteDelay: 300 * time.Millisecond},
+		Simulator: simulator.Options{ReadyDelay: 500 * time.Millisecond, DeleteDelay: 300 * time.Millisecond, WorkloadDelay: workloadDelay},
 		Verbose:   os.Getenv("QUMULUS_TEST_VERBOSE") != "",
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -32,6 +33,7 @@ type TenantServerStarter func(ctx context.Context, name string) (TenantServer, e
 type serverPool struct {
 	start     TenantServerStarter
 	perServer int
+	delay     time.Duration
 	log       logr.Logger
 
 	mu       sync.Mutex
@@ -46,8 +48,8 @@ type pooledServer struct {
 	stopWorkloads context.CancelFunc
 }
 
-func newServerPool(start TenantServerStarter, perServer int, log logr.Logger) *serverPool {
-	return &serverPool{start: start, perServer: perServer, log: log, byTenant: map[string]*pooledServer{}}
+func newServerPool(start TenantServerStarter, perServer int, delay time.Duration, log logr.Logger) *serverPool {
+	return &serverPool{start: start, perServer: perServer, delay: delay, log: log, byTenant: map[string]*pooledServer{}}
 }
 
 // acquire returns the server of tenant, starting one when no running server has room.
@@ -73,7 +75,7 @@ func (p *serverPool) acquire(ctx context.Context, tenant string) (*pooledServer,
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	if err := runWorkloads(wctx, srv.RESTConfig(), p.log.WithValues("server", srv.URL())); err != nil {
+	if err := runWorkloads(wctx, srv.RESTConfig(), p.delay, p.log.WithValues("server", srv.URL())); err != nil {
 		cancel()
 		_ = srv.Stop()
 		return nil, err

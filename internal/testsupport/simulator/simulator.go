@@ -49,6 +49,10 @@ type Options struct {
 	// Larger values save memory in benchmarks; tenants that share a server see each
 	// other's objects.
 	TenantsPerServer int
+	// WorkloadDelay is how long after its creation a tenant cluster's Job completes and
+	// its Deployment, StatefulSet or DaemonSet becomes available, as when images are pulled
+	// and containers start. Default 0: at once.
+	WorkloadDelay time.Duration
 	// Log receives the simulator's progress.
 	Log logr.Logger
 }
@@ -85,7 +89,7 @@ func New(cfg *rest.Config, opts Options) (*Simulator, error) {
 		mgr:   mgr,
 		clock: newTransitions(),
 	}
-	s.pool = newServerPool(opts.StartTenantServer, opts.TenantsPerServer, opts.Log.WithName("tenants"))
+	s.pool = newServerPool(opts.StartTenantServer, opts.TenantsPerServer, opts.WorkloadDelay, opts.Log.WithName("tenants"))
 	for _, setup := range []func() error{
 		s.setupNamespaces, s.setupClusterRoleAggregation, s.setupKamaji, s.setupKamajiControlPlane, s.setupClusters, s.setupMachineDeployments,
 		func() error { return s.setupWebhook(cfg) },

@@ -30,18 +30,18 @@ const FailAnnotation = "simulator.qumulus.io/fail"
 // Jobs complete, PersistentVolumeClaims bind, deleted namespaces are emptied and removed, unless FailAnnotation or HoldAnnotation says
 // otherwise. That is what Helm's and kstatus' readiness checks read, so Helm releases can
 // be installed and waited for.
-func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error {
+func runWorkloads(ctx context.Context, cfg *rest.Config, delay time.Duration, log logr.Logger) error {
 	mgr, err := newManager(cfg, log)
 	if err != nil {
 		return err
 	}
 	for _, add := range []func() error{
-		func() error { return watchWorkload(mgr, "deployment", deploymentReady) },
-		func() error { return watchWorkload(mgr, "statefulset", statefulSetReady) },
-		func() error { return watchWorkload(mgr, "daemonset", daemonSetReady) },
-		func() error { return watchWorkload(mgr, "job", jobComplete) },
-		func() error { return watchWorkload(mgr, "pod", podFailed) },
-		func() error { return watchWorkload(mgr, "pvc", claimBound) },
+		func() error { return watchWorkload(mgr, "deployment", deploymentReady, delay) },
+		func() error { return watchWorkload(mgr, "statefulset", statefulSetReady, delay) },
+		func() error { return watchWorkload(mgr, "daemonset", daemonSetReady, delay) },
+		func() error { return watchWorkload(mgr, "job", jobComplete, delay) },
+		func() error { return watchWorkload(mgr, "pod", podFailed, 0) },
+		func() error { return watchWorkload(mgr, "pvc", claimBound, 0) },
 		func() error { return addNamespaceController(mgr) },
 	} {
 		if err := add(); err != nil {
@@ -56,11 +56,12 @@ func runWorkloads(ctx context.Context, cfg *rest.Config, log logr.Logger) error 
 	return nil
 }
 
-// watchWorkload runs ready on every object of type T that is not being deleted.
+// watchWorkload runs ready on every object of type T that is not being deleted, once it is
+// delay old.
 func watchWorkload[T any, PT interface {
 	*T
 	client.Object
-}](mgr manager.Manager, name string, ready func(context.Context, client.Client, PT) error) error {
+}](mgr manager.Manager, name string, ready func(context.Context, client.Client, PT) error, delay time.Duration) error {
 	c := mgr.GetClient()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant-" + name).
@@ -72,6 +73,9 @@ func watchWorkload[T any, PT interface {
 			}
 			if obj.GetDeletionTimestamp() != nil || annotated(obj, HoldAnnotation) {
 				return reconcile.Result{}, nil
+			}
+			if wait := delay - time.Since(obj.GetCreationTimestamp().Time); wait > 0 {
+				return reconcile.Result{RequeueAfter: wait}, nil
 			}
 			return reconcile.Result{}, ready(ctx, c, obj)
 		}))
