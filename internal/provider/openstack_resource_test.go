@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,10 +20,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/qumulus/terraform-provider-qumulus/internal/chartsource"
 	"github.com/qumulus/terraform-provider-qumulus/internal/helmrelease"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -430,7 +434,7 @@ func openstackGone(ctx context.Context, cs kubernetes.Interface, relNS string) e
 // TestAccOpenStack_versionsAndSecrets runs the Terraform CLI with TF_LOG=trace: it
 // installs the test charts at 0.1.0, looks for the generated passwords in everything
 // Terraform prints and stores, upgrades every release to chart 0.2.0, repairs an
-// out-of-band rollback, and destroys.
+// out-of-band rollback, recovers a release left pending, and destroys.
 func TestAccOpenStack_versionsAndSecrets(t *testing.T) {
 	isolateEnv(t)
 	repo := chartrepo.ServeTestCharts(t)
@@ -512,6 +516,41 @@ output "keystone_url" {
 	}
 	if plan, err := cli.Run("plan", "-detailed-exitcode"); err != nil {
 		t.Errorf("the plan after the repair is not empty: %v\n%s", err, plan)
+	}
+
+	// An out-of-band upgrade with other values shows in the plan and is undone.
+	horizon := releases(t, ns, relNS)["horizon"]
+	loaded, err := chartsource.NewCache(nil).Load(t.Context(), chartsource.Source{Repository: repo.URL}, "horizon", "0.2.0")
+	must(t, err)
+	changed := maps.Clone(horizon.Values)
+	changed["out_of_band"] = true
+	_, err = d.Apply(t.Context(), "horizon", loaded.Chart, changed, time.Minute)
+	must(t, err)
+	plan, err = cli.Run("plan", "-detailed-exitcode")
+	if err == nil || !strings.Contains(plan, "values changed out of band") {
+		t.Errorf("the plan after an out-of-band upgrade with other values shows no drift (%v):\n%s", err, plan)
+	}
+	cli.MustRun("apply", "-auto-approve")
+	if h := releases(t, ns, relNS)["horizon"]; h.ValuesChecksum != horizon.ValuesChecksum || h.Status != "deployed" {
+		t.Errorf("horizon after the repair: %s with other values than before the out-of-band upgrade", h.Status)
+	}
+
+	// A release a crashed run left pending-upgrade shows in the plan, and the apply
+	// recovers it instead of failing with "another operation is in progress".
+	store := driver.NewSecrets(tenantConn(t, ns).Kubernetes.CoreV1().Secrets(relNS))
+	last := releases(t, ns, relNS)["keystone"]
+	key := fmt.Sprintf("sh.helm.release.v1.keystone.v%d", last.Revision)
+	rel, err := store.Get(key)
+	must(t, err)
+	rel.Info.Status = release.StatusPendingUpgrade
+	must(t, store.Update(key, rel))
+	plan, err = cli.Run("plan", "-detailed-exitcode")
+	if err == nil || !strings.Contains(plan, "pending-upgrade") {
+		t.Errorf("the plan with a pending release shows no drift (%v):\n%s", err, plan)
+	}
+	cli.MustRun("apply", "-auto-approve")
+	if k := releases(t, ns, relNS)["keystone"]; k.Status != "deployed" || k.Revision <= last.Revision {
+		t.Errorf("keystone after recovering: revision %d, %s; want a revision after %d, deployed", k.Revision, k.Status, last.Revision)
 	}
 
 	cli.MustRun("destroy", "-auto-approve")
