@@ -553,6 +553,21 @@ output "keystone_url" {
 		t.Errorf("keystone after recovering: revision %d, %s; want a revision after %d, deployed", k.Revision, k.Status, last.Revision)
 	}
 
+	// A given credential upgrades exactly the releases that use it.
+	before := releases(t, ns, relNS)
+	const given = "given-glance-messaging-password"
+	cli.Write(strings.Replace(pinned("0.2.0"), "charts = {", `credentials = { "oslo_messaging/glance" = "`+given+`" }
+  charts = {`, 1))
+	cli.MustRun("apply", "-auto-approve")
+	for name, r := range releases(t, ns, relNS) {
+		if moved := r.Revision != before[name].Revision; moved != (name == "glance") {
+			t.Errorf("release %s: revision %d -> %d after changing glance's messaging password", name, before[name].Revision, r.Revision)
+		}
+		if name == "glance" && at(r.Values, "endpoints", "oslo_messaging", "auth", "glance", "password") != given {
+			t.Errorf("glance's values do not carry the given password")
+		}
+	}
+
 	cli.MustRun("destroy", "-auto-approve")
 	destroyed = true
 }
