@@ -572,38 +572,14 @@ output "keystone_url" {
 	destroyed = true
 }
 
-// generatedSecrets returns the generated_credentials of qumulus_openstack.test in a state file.
-func generatedSecrets(t *testing.T, state []byte) []string {
-	t.Helper()
-	var s struct {
-		Resources []struct {
-			Type      string `json:"type"`
-			Instances []struct {
-				Attributes map[string]any `json:"attributes"`
-			} `json:"instances"`
-		} `json:"resources"`
-	}
-	must(t, json.Unmarshal(state, &s))
-	var out []string
-	for _, r := range s.Resources {
-		if r.Type != "qumulus_openstack" {
-			continue
-		}
-		for _, in := range r.Instances {
-			gc, _ := in.Attributes["generated_credentials"].(map[string]any)
-			for _, v := range gc {
-				if str, ok := v.(string); ok && str != "" {
-					out = append(out, str)
-				}
-			}
-		}
-	}
-	return out
+// stateInstance is one resource instance of a state file.
+type stateInstance struct {
+	Type       string
+	Attributes map[string]json.RawMessage
 }
 
-// checkSecretsOnlySensitive fails when a secret is in any attribute of the state other
-// than the sensitive ones that are meant to hold it.
-func checkSecretsOnlySensitive(t *testing.T, state []byte, secrets []string) {
+// stateInstances reads every resource instance of a state file.
+func stateInstances(t *testing.T, state []byte) []stateInstance {
 	t.Helper()
 	var s struct {
 		Resources []struct {
@@ -614,18 +590,48 @@ func checkSecretsOnlySensitive(t *testing.T, state []byte, secrets []string) {
 		} `json:"resources"`
 	}
 	must(t, json.Unmarshal(state, &s))
-	allowed := map[string]bool{"generated_credentials": true, "admin_password": true, "clouds_yaml": true}
+	var out []stateInstance
 	for _, r := range s.Resources {
 		for _, in := range r.Instances {
-			for name, raw := range in.Attributes {
-				if r.Type == "qumulus_openstack" && allowed[name] {
-					continue
-				}
-				for _, sec := range secrets {
-					if strings.Contains(string(raw), sec) {
-						t.Errorf("%s.%s holds a generated password", r.Type, name)
-						break
-					}
+			out = append(out, stateInstance{Type: r.Type, Attributes: in.Attributes})
+		}
+	}
+	return out
+}
+
+// generatedSecrets returns the generated_credentials of qumulus_openstack.test in a state file.
+func generatedSecrets(t *testing.T, state []byte) []string {
+	t.Helper()
+	var out []string
+	for _, in := range stateInstances(t, state) {
+		if in.Type != "qumulus_openstack" {
+			continue
+		}
+		var gc map[string]string
+		must(t, json.Unmarshal(in.Attributes["generated_credentials"], &gc))
+		for _, v := range gc {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// checkSecretsOnlySensitive fails when a secret is in any attribute of the state other
+// than the sensitive ones that are meant to hold it.
+func checkSecretsOnlySensitive(t *testing.T, state []byte, secrets []string) {
+	t.Helper()
+	allowed := map[string]bool{"generated_credentials": true, "admin_password": true, "clouds_yaml": true}
+	for _, in := range stateInstances(t, state) {
+		for name, raw := range in.Attributes {
+			if in.Type == "qumulus_openstack" && allowed[name] {
+				continue
+			}
+			for _, sec := range secrets {
+				if strings.Contains(string(raw), sec) {
+					t.Errorf("%s.%s holds a generated password", in.Type, name)
+					break
 				}
 			}
 		}
