@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -84,33 +85,39 @@ func ServeTestCharts(t testing.TB) *Repo {
 func Build(t testing.TB, versions ...string) string {
 	t.Helper()
 	dir := t.TempDir()
+	if err := BuildDir(context.Background(), dir, versions...); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// BuildDir is Build into dir, for programs (the local management cluster serves the test
+// charts when the real ones are not there).
+func BuildDir(ctx context.Context, dir string, versions ...string) error {
 	idx := repo.NewIndexFile()
 	cache := chartsource.NewCache(nil)
 	src := chartsource.Source{Path: TestChartsDir()}
 	for _, name := range openstack.Names() {
 		for _, v := range versions {
-			r, err := cache.Load(context.Background(), src, name, "")
+			r, err := cache.Load(ctx, src, name, "")
 			if err != nil {
-				t.Fatalf("loading test chart %s: %v", name, err)
+				return fmt.Errorf("loading test chart %s: %w", name, err)
 			}
 			r.Chart.Metadata.Version = v
 			path, err := chartutil.Save(r.Chart, dir)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			sum := sha256.Sum256(data)
 			if err := idx.MustAdd(r.Chart.Metadata, filepath.Base(path), "", hex.EncodeToString(sum[:])); err != nil {
-				t.Fatal(err)
+				return err
 			}
 		}
 	}
 	idx.SortEntries()
-	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644)
 }

@@ -212,10 +212,13 @@ func cached(ctx context.Context, name, version string, build func(ctx context.Co
 		return bin, nil
 	}
 	start := time.Now()
-	fmt.Fprintf(Log, "testbin: building %s %s into %s (first run only)\n", name, version, dir)
+	fmt.Fprintf(Log, "testbin: building %s %s into %s (first run only, %s on two cores)\n", name, version, dir, buildTimes[name])
 	tmp := bin + ".tmp"
 	_ = os.Remove(tmp)
-	if err := build(ctx, tmp); err != nil {
+	stopTicker := progress(name, start)
+	err = build(ctx, tmp)
+	stopTicker()
+	if err != nil {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("building %s %s: %w", name, version, err)
 	}
@@ -224,6 +227,36 @@ func cached(ctx context.Context, name, version string, build func(ctx context.Co
 	}
 	fmt.Fprintf(Log, "testbin: built %s %s in %s\n", name, version, time.Since(start).Round(time.Second))
 	return bin, nil
+}
+
+// buildTimes are the measured cold build times, printed so that a first run is not a
+// silent wait.
+var buildTimes = map[string]string{
+	"kube-apiserver": "about 10–14 minutes",
+	"etcd":           "about 1–2 minutes",
+	"terraform":      "about 5–9 minutes",
+	"tofu":           "about 6 minutes",
+}
+
+// progressEvery is how often a long build says it is still going.
+const progressEvery = time.Minute
+
+// progress prints a line every progressEvery until the returned stop is called.
+func progress(name string, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	ticker := time.NewTicker(progressEvery)
+	go func() {
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				fmt.Fprintf(Log, "testbin: still building %s (%s so far)\n", name, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func isExecutable(p string) bool {

@@ -1,12 +1,17 @@
 // Command devcluster runs the local management cluster for the demo and for manual work:
 //
-//	devcluster up   [-dir .devcluster] [-detach] [-ready-delay 2s] [-tenants-per-server 1] [-v]
-//	devcluster down [-dir .devcluster]
+//	devcluster up         [-dir .devcluster] [-detach] [-ready-delay 2s] [-tenants-per-server 1] [-v]
+//	devcluster down       [-dir .devcluster]
+//	devcluster kubeconfig [-dir .devcluster] -namespace NS -name CLUSTER [-out FILE]
 //
-// up starts kube-apiserver, etcd, the CRDs and the platform simulator, writes the admin
-// kubeconfig to <dir>/kubeconfig and runs until it is stopped; with -detach it starts
-// itself in the background and returns once the cluster is ready. down stops it and
-// removes <dir> with everything in it.
+// up starts kube-apiserver, etcd, the CRDs and the platform simulator, serves an
+// OpenStack-Helm chart repository (the real charts of ../shared/openstack-helm/repo when
+// they are there, else the test charts), writes the admin kubeconfig to <dir>/kubeconfig
+// and the repository's URL to <dir>/chart-repository, and runs until it is stopped; with
+// -detach it starts itself in the background, shows its progress and returns once the
+// cluster is ready. When the cluster already runs, up says so and reuses it. down stops it
+// and removes <dir> with everything in it. kubeconfig writes a tenant cluster's admin
+// kubeconfig (Kamaji's Secret <name>-admin-kubeconfig) to FILE (mode 0600), or prints it.
 package main
 
 import (
@@ -14,6 +19,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,6 +31,11 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/chartrepo"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/mgmtcluster"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/proc"
 	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/simulator"
@@ -32,6 +45,7 @@ const (
 	kubeconfigFile = "kubeconfig"
 	pidFile        = "devcluster.pid"
 	logFile        = "devcluster.log"
+	chartRepoFile  = "chart-repository"
 )
 
 func main() {
@@ -56,6 +70,12 @@ func main() {
 	case "down":
 		_ = fs.Parse(os.Args[2:])
 		err = down(*dir)
+	case "kubeconfig":
+		namespace := fs.String("namespace", "", "the tenant cluster's namespace")
+		name := fs.String("name", "", "the tenant cluster's name")
+		out := fs.String("out", "", "file to write (mode 0600); standard output when empty")
+		_ = fs.Parse(os.Args[2:])
+		err = tenantKubeconfig(*dir, *namespace, *name, *out)
 	default:
 		usage()
 	}
@@ -66,13 +86,13 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: devcluster up [-dir DIR] [-detach] [-ready-delay D] [-tenants-per-server N] [-v] | devcluster down [-dir DIR]")
+	fmt.Fprintln(os.Stderr, "usage: devcluster up [-dir DIR] [-detach] [-ready-delay D] [-tenants-per-server N] [-v] | devcluster down [-dir DIR] | devcluster kubeconfig [-dir DIR] -namespace NS -name CLUSTER [-out FILE]")
 	os.Exit(2)
 }
 
 func up(dir string, opts simulator.Options, verbose bool) error {
-	if pid, ok := running(dir); ok {
-		return fmt.Errorf("already running (pid %d); run make dev-down first", pid)
+	if reused(dir) {
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -88,26 +108,79 @@ func up(dir string, opts simulator.Options, verbose bool) error {
 		return err
 	}
 	kubeconfig := filepath.Join(dir, kubeconfigFile)
-	if err := cluster.WriteKubeconfig(kubeconfig); err != nil {
+	stopCharts, err := serveCharts(ctx, dir)
+	if err != nil {
 		_ = cluster.Stop()
 		return err
 	}
 	abs, _ := filepath.Abs(kubeconfig)
+	// The kubeconfig is written last: upDetached returns once it exists.
+	if err := cluster.WriteKubeconfig(kubeconfig); err != nil {
+		stopCharts()
+		_ = cluster.Stop()
+		return err
+	}
 	fmt.Printf("devcluster: ready at %s\ndevcluster: kubeconfig %s\n", cluster.Host, abs)
 
 	<-ctx.Done()
 	fmt.Println("devcluster: stopping")
+	stopCharts()
 	err = cluster.Stop()
 	_ = os.Remove(kubeconfig)
 	_ = os.Remove(filepath.Join(dir, pidFile))
 	return err
 }
 
+// reused reports whether a cluster already runs from dir, and says so.
+func reused(dir string) bool {
+	pid, ok := running(dir)
+	if !ok {
+		return false
+	}
+	abs, _ := filepath.Abs(filepath.Join(dir, kubeconfigFile))
+	fmt.Printf("devcluster: already running (pid %d); reusing it (stop it with make dev-down)\ndevcluster: kubeconfig %s\n", pid, abs)
+	return true
+}
+
+// serveCharts serves an OpenStack-Helm chart repository on a local port and writes its URL
+// to <dir>/chart-repository: the real charts when ../shared/openstack-helm/repo is there,
+// else the test charts packaged at 0.1.0 and 0.2.0 into <dir>/charts.
+func serveCharts(ctx context.Context, dir string) (stop func(), err error) {
+	root := filepath.Join(chartrepo.SharedDir(), "repo")
+	what := "the real OpenStack-Helm charts of " + root
+	if !chartrepo.Real() {
+		root = filepath.Join(dir, "charts")
+		what = "the test charts (0.1.0, 0.2.0; ../shared/openstack-helm is not there)"
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return nil, err
+		}
+		if err := chartrepo.BuildDir(ctx, root, "0.1.0", "0.2.0"); err != nil {
+			return nil, fmt.Errorf("packaging the test charts: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(root)), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	if err := os.WriteFile(filepath.Join(dir, chartRepoFile), []byte(url+"\n"), 0o644); err != nil {
+		_ = srv.Close()
+		return nil, err
+	}
+	fmt.Printf("devcluster: chart repository %s serves %s\n", url, what)
+	return func() {
+		_ = srv.Close()
+		_ = os.Remove(filepath.Join(dir, chartRepoFile))
+	}, nil
+}
+
 // upDetached starts `up` in its own session with its output in <dir>/devcluster.log and
 // waits until the kubeconfig appears or the child exits.
 func upDetached(dir string, args []string) error {
-	if pid, ok := running(dir); ok {
-		return fmt.Errorf("already running (pid %d); run make dev-down first", pid)
+	if reused(dir) {
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -136,23 +209,77 @@ func upDetached(dir string, args []string) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	fmt.Printf("devcluster: starting (pid %d; its log: %s)\n", cmd.Process.Pid, log.Name())
+	// The child's output is shown as it comes: a cold start builds kube-apiserver and etcd
+	// first, which takes minutes.
+	var shown int64
+	show := func() {
+		f, err := os.Open(log.Name())
+		if err != nil {
+			return
+		}
+		defer func() { _ = f.Close() }()
+		if _, err := f.Seek(shown, io.SeekStart); err != nil {
+			return
+		}
+		n, _ := io.Copy(os.Stdout, f)
+		shown += n
+	}
 	deadline := time.After(45 * time.Minute) // a cold start builds kube-apiserver
 	for {
 		select {
 		case err := <-exited:
-			out, _ := os.ReadFile(log.Name())
-			return fmt.Errorf("the cluster process exited (%w):\n%s", err, out)
+			show()
+			return fmt.Errorf("the cluster process exited (%w); its log is above and in %s", err, log.Name())
 		case <-deadline:
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			return errors.New("the cluster did not become ready in time; see " + log.Name())
 		case <-time.After(500 * time.Millisecond):
 		}
+		show()
 		if _, err := os.Stat(filepath.Join(dir, kubeconfigFile)); err == nil {
-			out, _ := os.ReadFile(log.Name())
-			fmt.Print(string(out))
+			// the "ready" lines are written right after the kubeconfig
+			time.Sleep(100 * time.Millisecond)
+			show()
 			return nil
 		}
 	}
+}
+
+// tenantKubeconfig writes the admin kubeconfig of tenant cluster namespace/name, read
+// from the Secret Kamaji (here: the simulator) keeps it in, to out or standard output.
+func tenantKubeconfig(dir, namespace, name, out string) error {
+	if namespace == "" || name == "" {
+		return errors.New("kubeconfig needs -namespace and -name")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, kubeconfigFile))
+	if err != nil {
+		return fmt.Errorf("the local management cluster is not running (make dev-up): %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	secret := name + "-admin-kubeconfig"
+	s, err := cs.CoreV1().Secrets(namespace).Get(ctx, secret, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading Secret %s/%s: %w", namespace, secret, err)
+	}
+	data, ok := s.Data["admin.conf"]
+	if !ok {
+		return fmt.Errorf("Secret %s/%s has no key admin.conf yet: is the cluster ready?", namespace, secret)
+	}
+	if out == "" {
+		_, err = os.Stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("devcluster: wrote the admin kubeconfig of %s/%s to %s\n", namespace, name, out)
+	return nil
 }
 
 func down(dir string) error {
