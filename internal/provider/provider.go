@@ -271,6 +271,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 	}
 
 	userAgent := "terraform-provider-qumulus/" + p.version
+	tflog.Info(ctx, "configuring the qumulus provider", map[string]any{"version": p.version, "user_agent": userAgent})
 	var conn *kube.Connection
 	if unknown := m.unknownAttributes(); len(unknown) > 0 {
 		tflog.Debug(ctx, "management cluster settings unknown until apply", map[string]any{"attributes": unknown})

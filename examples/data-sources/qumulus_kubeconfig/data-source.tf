@@ -1,3 +1,13 @@
+resource "qumulus_tenant" "acme" {
+  name = "acme"
+}
+
+resource "qumulus_cluster" "prod" {
+  namespace = qumulus_tenant.acme.namespace
+  name      = "prod"
+  version   = "v1.35.0"
+}
+
 # The admin kubeconfig of a cluster. Referring to the cluster's id makes Terraform read it
 # only after the cluster is created and ready, in the same apply.
 data "qumulus_kubeconfig" "prod" {

@@ -1,3 +1,13 @@
+resource "qumulus_tenant" "acme" {
+  name = "acme"
+}
+
+resource "qumulus_cluster" "prod" {
+  namespace = qumulus_tenant.acme.namespace
+  name      = "prod"
+  version   = "v1.35.0"
+}
+
 # Terraform 1.10+ or OpenTofu 1.11+. The kubeconfig is read in every run that needs it and
 # never written to the plan or the state.
 ephemeral "qumulus_kubeconfig" "prod" {

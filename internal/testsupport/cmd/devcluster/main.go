@@ -269,7 +269,7 @@ func tenantKubeconfig(dir, namespace, name, out string) error {
 	}
 	data, ok := s.Data["admin.conf"]
 	if !ok {
-		return fmt.Errorf("Secret %s/%s has no key admin.conf yet: is the cluster ready?", namespace, secret)
+		return fmt.Errorf("the Secret %s/%s has no key admin.conf yet: is the cluster ready?", namespace, secret)
 	}
 	if out == "" {
 		_, err = os.Stdout.Write(data)
