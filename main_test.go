@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,4 +281,31 @@ func stringVar(file, name string) error {
 		}
 	}
 	return fmt.Errorf("%s declares no package variable %s", file, name)
+}
+
+// The plugin loggers are switched off when Terraform will not show provider logs, and left
+// alone when the user asks for them or sets a logger's level.
+func TestQuietLogsUnlessAsked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want map[string]string
+	}{
+		{"nothing asked", map[string]string{},
+			map[string]string{"TF_LOG_SDK": "OFF", "TF_LOG_SDK_FRAMEWORK": "OFF", "TF_LOG_SDK_PROTO": "OFF", "TF_LOG_PROVIDER_QUMULUS": "OFF"}},
+		{"TF_LOG", map[string]string{"TF_LOG": "trace"}, map[string]string{"TF_LOG": "trace"}},
+		{"TF_LOG_PROVIDER", map[string]string{"TF_LOG_PROVIDER": "INFO"}, map[string]string{"TF_LOG_PROVIDER": "INFO"}},
+		{"a level the user set stays", map[string]string{"TF_LOG_SDK_FRAMEWORK": "DEBUG"},
+			map[string]string{"TF_LOG_SDK": "OFF", "TF_LOG_SDK_FRAMEWORK": "DEBUG", "TF_LOG_SDK_PROTO": "OFF", "TF_LOG_PROVIDER_QUMULUS": "OFF"}},
+		{"core logs only", map[string]string{"TF_LOG_CORE": "TRACE"},
+			map[string]string{"TF_LOG_CORE": "TRACE", "TF_LOG_SDK": "OFF", "TF_LOG_SDK_FRAMEWORK": "OFF", "TF_LOG_SDK_PROTO": "OFF", "TF_LOG_PROVIDER_QUMULUS": "OFF"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := maps.Clone(tc.env)
+			quietLogsUnlessAsked(func(k string) string { return env[k] }, func(k, v string) error { env[k] = v; return nil })
+			if !maps.Equal(env, tc.want) {
+				t.Errorf("environment %v, want %v", env, tc.want)
+			}
+		})
+	}
 }
