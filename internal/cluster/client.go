@@ -20,10 +20,37 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 )
 
-// Client manages tenant control planes in the management cluster.
+// Client manages tenant control planes in the management cluster. A Client serves one
+// Terraform operation: Observe after Apply and WaitReady takes the objects they last saw
+// (the apply's responses, the watch's last event) instead of reading them again.
 type Client struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+
+	seen map[seenKey]*unstructured.Unstructured
+}
+
+type seenKey struct {
+	o    object
+	name string
+}
+
+func (c *Client) remember(k Key, o object, obj *unstructured.Unstructured) {
+	if c.seen == nil {
+		c.seen = map[seenKey]*unstructured.Unstructured{}
+	}
+	c.seen[seenKey{o, k.Namespace + "/" + k.Name}] = obj
+}
+
+// latest is object o of k as this client last saw it, once; read from the API when it saw
+// none.
+func (c *Client) latest(ctx context.Context, k Key, o object) (*unstructured.Unstructured, error) {
+	key := seenKey{o, k.Namespace + "/" + k.Name}
+	if obj, ok := c.seen[key]; ok {
+		delete(c.seen, key)
+		return obj, nil
+	}
+	return c.get(ctx, k, o)
 }
 
 // ErrNotFound means the cluster's objects are not in the management cluster.
@@ -168,9 +195,11 @@ func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 		case clusterAPICluster.kind:
 			o = clusterAPICluster
 		}
-		if _, err := kube.Apply(ctx, c.Dynamic.Resource(o.gvr).Namespace(s.Namespace), obj); err != nil {
+		written, err := kube.Apply(ctx, c.Dynamic.Resource(o.gvr).Namespace(s.Namespace), obj)
+		if err != nil {
 			return applied, err
 		}
+		c.remember(s.Key(), o, written)
 		applied++
 	}
 	return applied, nil
@@ -200,19 +229,20 @@ func (c *Client) DetectMode(ctx context.Context, namespace, name string) (cluste
 
 // Observe reads the cluster back. It returns ErrNotFound when the object the provider
 // writes (the TenantControlPlane, or in Cluster API mode the Cluster or the
-// KamajiControlPlane) is gone.
-func (c *Client) Observe(ctx context.Context, k Key) (*Observed, error) {
+// KamajiControlPlane) is gone. The CA Secret is read only when the TenantControlPlane
+// says its CA may differ from known (see KnownCA.unchanged).
+func (c *Client) Observe(ctx context.Context, k Key, known KnownCA) (*Observed, error) {
 	var o Observed
-	tcp, err := c.get(ctx, k, tenantControlPlane)
+	tcp, err := c.latest(ctx, k, tenantControlPlane)
 	if err != nil {
 		return nil, err
 	}
 	if k.ClusterAPI {
-		cluster, err := c.get(ctx, k, clusterAPICluster)
+		cluster, err := c.latest(ctx, k, clusterAPICluster)
 		if err != nil {
 			return nil, err
 		}
-		kcp, err := c.get(ctx, k, kamajiControlPlane)
+		kcp, err := c.latest(ctx, k, kamajiControlPlane)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +258,7 @@ func (c *Client) Observe(ctx context.Context, k Key) (*Observed, error) {
 	}
 	o.Status = StatusOf(tcp)
 	if tcp != nil {
-		o.CACertificate, err = c.caCertificate(ctx, k, o.Status)
+		o.CACertificate, o.CASource, err = c.caCertificate(ctx, k, o.Status, known)
 		if err != nil {
 			return nil, err
 		}
@@ -237,20 +267,24 @@ func (c *Client) Observe(ctx context.Context, k Key) (*Observed, error) {
 }
 
 // caCertificate reads the public CA certificate from the CA Secret Kamaji names in
-// status.certificates.ca (<name>-ca before it does). Only ca.crt is read out of it.
-func (c *Client) caCertificate(ctx context.Context, k Key, s Status) (string, error) {
-	name := s.CASecret
-	if name == "" {
-		name = kamaji.CASecretName(k.Name)
+// status.certificates.ca (<name>-ca before it does), unless known is still that CA. Only
+// ca.crt is read out of the Secret.
+func (c *Client) caCertificate(ctx context.Context, k Key, s Status, known KnownCA) (string, CASource, error) {
+	source := CASource{Secret: s.CASecret, Checksum: s.CAChecksum}
+	if source.Secret == "" {
+		source.Secret = kamaji.CASecretName(k.Name)
 	}
-	secret, err := c.Kube.CoreV1().Secrets(k.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if known.unchanged(source) {
+		return known.Certificate, source, nil
+	}
+	secret, err := c.Kube.CoreV1().Secrets(k.Namespace).Get(ctx, source.Secret, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", nil
+		return "", source, nil
 	}
 	if err != nil {
-		return "", &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("CA Secret %s/%s", k.Namespace, name), Err: err}
+		return "", source, &kube.ObjectError{Action: "reading", Object: fmt.Sprintf("CA Secret %s/%s", k.Namespace, source.Secret), Err: err}
 	}
-	return string(secret.Data[CACertificateKey]), nil
+	return string(secret.Data[CACertificateKey]), source, nil
 }
 
 // WaitReady watches the TenantControlPlane until it serves want (see Status.Ready), and
@@ -258,14 +292,14 @@ func (c *Client) caCertificate(ctx context.Context, k Key, s Status) (string, er
 // a NotReadyError with the last status.
 func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)) (Status, error) {
 	k := want.Key()
-	// A first read surfaces what a watch would retry silently until the timeout: missing
-	// permissions or CRDs.
-	if _, err := c.get(ctx, k, tenantControlPlane); err != nil {
-		return Status{}, err
-	}
+	// What Apply saw is older than what the watch will see.
+	clear(c.seen)
 	var last Status
 	lastDescribed := ""
 	err := kube.WatchObject(ctx, c.Dynamic.Resource(tenantControlPlane.gvr).Namespace(k.Namespace), k.Name, func(obj *unstructured.Unstructured) bool {
+		if obj != nil {
+			c.remember(k, tenantControlPlane, obj)
+		}
 		last = StatusOf(obj)
 		if d := last.Describe(want); d != lastDescribed {
 			lastDescribed = d
@@ -277,6 +311,10 @@ func (c *Client) WaitReady(ctx context.Context, want Spec, progress func(Status)
 	})
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return last, fmt.Errorf("waiting for %s: %w", k.describe(tenantControlPlane), ctx.Err())
+	}
+	var refused *kube.WatchRefusedError
+	if errors.As(err, &refused) {
+		return last, &kube.ObjectError{Action: "watching", Object: k.describe(tenantControlPlane), Err: refused.Err}
 	}
 	if err != nil {
 		return last, &kube.NotReadyError{Object: k.describe(tenantControlPlane), Last: last.Describe(want), Err: err}

@@ -24,6 +24,32 @@ type Observed struct {
 	// CACertificate is the PEM CA certificate of the tenant API server ("" until Kamaji
 	// has written it). Never the key.
 	CACertificate string
+	// CASource is where CACertificate came from, to pass back to Observe as a KnownCA.
+	CASource CASource
+}
+
+// CASource is the CA Secret a CA certificate is read from, and the checksum Kamaji
+// reported for that Secret's content when it was read.
+type CASource struct {
+	Secret   string `json:"secret"`
+	Checksum string `json:"checksum"`
+}
+
+// KnownCA is a CA certificate read by an earlier Observe, with its source.
+type KnownCA struct {
+	Certificate string
+	Source      CASource
+}
+
+// emptyChecksum is Kamaji's checksum of no data (the MD5 of nothing). Kamaji releases that
+// summed the CA Secret's empty stringData instead of its data report it for every CA, so
+// it cannot tell that the CA changed.
+const emptyChecksum = "d41d8cd98f00b204e9800998ecf8427e"
+
+// unchanged reports whether a certificate read from known is still the one in source:
+// Kamaji names the same Secret and reports the same checksum for it.
+func (known KnownCA) unchanged(source CASource) bool {
+	return known.Certificate != "" && known.Source == source && source.Checksum != "" && source.Checksum != emptyChecksum
 }
 
 // Status is the TenantControlPlane's status as Kamaji reports it.
@@ -47,8 +73,9 @@ type Status struct {
 	Endpoint string
 	// KubeconfigSecret is status.kubeconfig.admin.secretName.
 	KubeconfigSecret string
-	// CASecret is status.certificates.ca.secretName.
-	CASecret string
+	// CASecret is status.certificates.ca.secretName; CAChecksum is its checksum, which
+	// changes with the CA ("" from Kamaji releases that do not report it).
+	CASecret, CAChecksum string
 	// DataStore is status.storage.dataStoreName, the DataStore in use.
 	DataStore string
 	// Generation and ObservedGeneration; ObservedReported is false when the status has
@@ -114,6 +141,7 @@ func StatusOf(tcp *unstructured.Unstructured) Status {
 		Endpoint:         str(tcp, "status", "controlPlaneEndpoint"),
 		KubeconfigSecret: str(tcp, "status", "kubeconfig", "admin", "secretName"),
 		CASecret:         str(tcp, "status", "certificates", "ca", "secretName"),
+		CAChecksum:       str(tcp, "status", "certificates", "ca", "checksum"),
 		DataStore:        str(tcp, "status", "storage", "dataStoreName"),
 		Generation:       tcp.GetGeneration(),
 		Finalizers:       tcp.GetFinalizers(),

@@ -5,6 +5,7 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,6 +63,10 @@ type Config struct {
 
 	// UserAgent identifies the caller in the API server's audit log.
 	UserAgent string
+
+	// WrapTransport, when set, wraps the transport of every request: tests count requests
+	// with it, or answer them without an API server.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // ErrNotConfigured is returned when no setting says where the API server is.
@@ -175,6 +180,9 @@ func (c Config) RESTConfig() (*rest.Config, error) {
 	}
 	if c.UserAgent != "" {
 		cfg.UserAgent = c.UserAgent
+	}
+	if c.WrapTransport != nil {
+		cfg.Wrap(c.WrapTransport)
 	}
 	return cfg, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 const (
@@ -40,6 +41,9 @@ func IsReservedLabel(key string) bool {
 // longer owned: reading only owned keys shows that change as drift, and leaves keys other
 // managers added alone.
 func AppliedKeys(obj metav1.Object, path ...string) map[string]bool {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return appliedKeys(u, path)
+	}
 	keys := map[string]bool{}
 	for _, entry := range obj.GetManagedFields() {
 		if entry.Manager != FieldManager || entry.Operation != metav1.ManagedFieldsOperationApply || entry.FieldsV1 == nil {
@@ -57,6 +61,31 @@ func AppliedKeys(obj metav1.Object, path ...string) map[string]bool {
 				break
 			}
 			node = next
+		}
+		for k := range node {
+			if key, ok := strings.CutPrefix(k, "f:"); ok {
+				keys[key] = true
+			}
+		}
+	}
+	return keys
+}
+
+// appliedKeys is AppliedKeys of an unstructured object, read from its map:
+// GetManagedFields would convert every entry and encode its fields as JSON again, only
+// for them to be decoded here.
+func appliedKeys(u *unstructured.Unstructured, path []string) map[string]bool {
+	keys := map[string]bool{}
+	entries, _, _ := unstructured.NestedFieldNoCopy(u.Object, "metadata", "managedFields")
+	list, _ := entries.([]any)
+	for _, e := range list {
+		entry, _ := e.(map[string]any)
+		if entry["manager"] != FieldManager || entry["operation"] != string(metav1.ManagedFieldsOperationApply) {
+			continue
+		}
+		node, _ := entry["fieldsV1"].(map[string]any)
+		for _, p := range path {
+			node, _ = node["f:"+p].(map[string]any)
 		}
 		for k := range node {
 			if key, ok := strings.CutPrefix(k, "f:"); ok {

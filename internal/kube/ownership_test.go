@@ -1,10 +1,12 @@
 package kube
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestAppliedKeys(t *testing.T) {
@@ -32,9 +34,22 @@ func TestAppliedKeys(t *testing.T) {
 		{[]string{"spec", "hard"}, map[string]bool{"pods": true}},
 		{[]string{"metadata", "annotations"}, map[string]bool{}},
 	}
+	// An object read by the dynamic client holds its managed fields as decoded JSON.
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace"}}
+	u.SetManagedFields(obj.ManagedFields)
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := &unstructured.Unstructured{}
+	if err := decoded.UnmarshalJSON(raw); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
-		if got := AppliedKeys(obj, tt.path...); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("AppliedKeys(%v) = %v, want %v", tt.path, got, tt.want)
+		for name, o := range map[string]metav1.Object{"typed": obj, "unstructured": u, "decoded": decoded} {
+			if got := AppliedKeys(o, tt.path...); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("AppliedKeys(%s, %v) = %v, want %v", name, tt.path, got, tt.want)
+			}
 		}
 	}
 }

@@ -3,7 +3,9 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -34,10 +36,45 @@ func NameSelector(name string) metav1.ListOptions {
 	return metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
 }
 
+// WatchRefusedError means the API server refused to list or watch in a way that retrying
+// cannot mend: no permission, or no such resource.
+type WatchRefusedError struct{ Err error }
+
+func (e *WatchRefusedError) Error() string { return "watch refused: " + e.Err.Error() }
+func (e *WatchRefusedError) Unwrap() error { return e.Err }
+
+// refusable wraps lw so that the first refusal a retry cannot mend cancels the returned
+// context with a *WatchRefusedError as its cause. The informer under UntilWithSync would
+// retry it silently until the context ends.
+func refusable(ctx context.Context, lw *cache.ListWatch) (context.Context, context.CancelFunc, *cache.ListWatch) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	check := func(err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) {
+			cancel(&WatchRefusedError{Err: err})
+		}
+	}
+	return ctx, func() { cancel(nil) }, &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			list, err := lw.ListWithContextFunc(ctx, o)
+			check(err)
+			return list, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			w, err := lw.WatchFuncWithContext(ctx, o)
+			check(err)
+			return w, err
+		},
+	}
+}
+
 // WatchObject watches the object of r called name, calling done with it (nil while it does
-// not exist) first and at every change, until done returns true or ctx ends.
+// not exist) first and at every change, until done returns true or ctx ends. The watch's
+// first event answers what a read before it would: no read is needed. A refused list or
+// watch ends it at once with a *WatchRefusedError.
 func WatchObject(ctx context.Context, r dynamic.ResourceInterface, name string, done func(*unstructured.Unstructured) bool) error {
-	_, err := watchtools.UntilWithSync(ctx, ListWatch(r, NameSelector(name)), &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
+	ctx, cancel, lw := refusable(ctx, ListWatch(r, NameSelector(name)))
+	defer cancel()
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
 		for _, item := range store.List() {
 			if obj, ok := item.(*unstructured.Unstructured); ok {
 				return done(obj), nil
@@ -51,6 +88,10 @@ func WatchObject(ctx context.Context, r dynamic.ResourceInterface, name string, 
 		}
 		return done(obj), nil
 	})
+	var refused *WatchRefusedError
+	if errors.As(context.Cause(ctx), &refused) {
+		return refused
+	}
 	return err
 }
 

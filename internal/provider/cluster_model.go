@@ -43,6 +43,10 @@ type clusterModel struct {
 	KubeconfigSecretName types.String   `tfsdk:"kubeconfig_secret_name"`
 	CACertificate        types.String   `tfsdk:"ca_certificate"`
 	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+
+	// CASource is where ca_certificate was read from, kept in the private state so that a
+	// refresh reads the CA Secret only when Kamaji reports a different one.
+	CASource cluster.CASource `tfsdk:"-"`
 }
 
 type networkModel struct {
@@ -327,6 +331,7 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 		m.WaitForReady = types.BoolValue(true)
 	}
 	m.setStatus(o.Status, o.CACertificate)
+	m.CASource = o.CASource
 	return diags
 }
 

@@ -48,6 +48,7 @@ func NewClusterResource() resource.Resource {
 		id:       func(m *clusterModel) string { return namespacedID(m.Namespace, m.Name) },
 		apply:    applyCluster,
 		read:     readCluster,
+		private:  func(m *clusterModel) any { return &m.CASource },
 		remove: func(ctx context.Context, c *cluster.Client, state *clusterModel, _ *diag.Diagnostics) error {
 			return c.Delete(ctx, clusterKey(state))
 		},
@@ -61,7 +62,7 @@ type clusterResource struct {
 
 // ValidateConfig mirrors the rules of Kamaji's CRDs that span several attributes.
 func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	m, ok := configModel[clusterModel](ctx, req.Config, &resp.Diagnostics)
+	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -121,7 +122,12 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 // ModifyPlan checks version changes against the state as Kamaji's webhook does, and fills
 // in the outputs that are known before apply.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	plan, _, state, ok := planAndState[clusterModel](ctx, req, &resp.Diagnostics)
+	// A plan that changes nothing (every unchanged cluster of a plan) has no version
+	// change to check and nothing to fill in.
+	if !req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw) {
+		return
+	}
+	plan, _, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -138,10 +144,6 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			}
 		}
 	}
-	if state != nil && req.Plan.Raw.Equal(req.State.Raw) {
-		return
-	}
-
 	// With wait_for_ready the apply only returns once the control plane is Ready at the
 	// requested version, so both are known now (a sleeping control plane is not Ready).
 	// replicas must be known (or left to the server's default, which is not 0): a control
@@ -172,7 +174,7 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if state == nil || plan.Endpoint.IsUnknown() {
 		plan.ID = types.StringUnknown()
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
 }
 
 func clusterKey(m *clusterModel) cluster.Key {
@@ -217,7 +219,7 @@ func applyCluster(o *op[clusterModel, *cluster.Client, cluster.Status], prior *c
 // readCluster reads the cluster back into m; waited, when a wait succeeded, is the status
 // that satisfied it.
 func readCluster(ctx context.Context, c *cluster.Client, m *clusterModel, waited *cluster.Status, diags *diag.Diagnostics) error {
-	o, err := c.Observe(ctx, clusterKey(m))
+	o, err := c.Observe(ctx, clusterKey(m), knownCA(m))
 	if err != nil {
 		return err
 	}
@@ -226,6 +228,14 @@ func readCluster(ctx context.Context, c *cluster.Client, m *clusterModel, waited
 	}
 	diags.Append(m.fromObserved(ctx, o, *m)...)
 	return nil
+}
+
+// knownCA is the CA certificate m holds, if any, and where it was read from.
+func knownCA(m *clusterModel) cluster.KnownCA {
+	if m.CACertificate.IsNull() || m.CACertificate.IsUnknown() {
+		return cluster.KnownCA{}
+	}
+	return cluster.KnownCA{Certificate: m.CACertificate.ValueString(), Source: m.CASource}
 }
 
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -48,7 +49,10 @@ func stringListAttribute(description string, computed bool, each ...validator.St
 	return a
 }
 
-func clusterSchema(ctx context.Context) schema.Schema {
+// clusterSchema is the schema of qumulus_cluster, built once per provider process.
+var clusterSchema = cachedSchema(buildClusterSchema)
+
+func buildClusterSchema(ctx context.Context) schema.Schema {
 	nonEmpty := stringvalidator.LengthAtLeast(1)
 	quantities := func(what string) schema.MapAttribute {
 		return schema.MapAttribute{
@@ -366,7 +370,17 @@ func attrTypes(names ...string) map[string]attr.Type {
 	return schemaAttrTypes("qumulus_cluster", clusterSchemaType(), names...)
 }
 
+// attrTypesCache holds what schemaAttrTypes found, by resource and path: models are
+// converted with them many times in every refresh. The maps are shared: never change one.
+var attrTypesCache sync.Map
+
 func schemaAttrTypes(resource string, t attr.Type, names ...string) map[string]attr.Type {
+	key := resource + "/" + strings.Join(names, "/")
+	if found, ok := attrTypesCache.Load(key); ok {
+		if types, ok := found.(map[string]attr.Type); ok {
+			return types
+		}
+	}
 	for _, n := range names {
 		obj, ok := t.(attr.TypeWithAttributeTypes)
 		if !ok {
@@ -381,5 +395,7 @@ func schemaAttrTypes(resource string, t attr.Type, names ...string) map[string]a
 	if !ok {
 		panic(fmt.Sprintf("%s schema: %v is not an object", resource, names))
 	}
-	return obj.AttributeTypes()
+	found := obj.AttributeTypes()
+	attrTypesCache.Store(key, found)
+	return found
 }

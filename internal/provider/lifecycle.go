@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -51,6 +53,10 @@ type lifecycle[M, C, W any] struct {
 	// is the status a successful wait ended with, nil otherwise. An error that wraps
 	// kube.ErrNotFound means they are gone.
 	read func(ctx context.Context, c C, m *M, waited *W, diags *diag.Diagnostics) error
+	// private, when set, returns what of the model the resource keeps in its private
+	// state (fields tagged tfsdk:"-", JSON-encoded): Terraform stores it with the state
+	// and hands it back on the next read, but shows it nowhere.
+	private func(*M) any
 	// unread, when set, fills in the computed values of a created model whose objects
 	// exist but could not be read back, so that Terraform records them (tainted, as the
 	// create failed) instead of losing track of them.
@@ -152,6 +158,11 @@ func (l *lifecycle[M, C, W]) Configure(_ context.Context, req resource.Configure
 	}
 }
 
+// stateType is the type of the resource's state (and of its plans and configurations).
+func (l *lifecycle[M, C, W]) stateType(ctx context.Context) *stateType {
+	return stateTypeOf(ctx, l.kind, l.schema)
+}
+
 // client returns the domain client and the management cluster's address for m's object.
 func (l *lifecycle[M, C, W]) client(m *M) (C, string, diag.Diagnostics) {
 	var none C
@@ -170,14 +181,49 @@ type stateSetter interface {
 	Set(context.Context, any) diag.Diagnostics
 }
 
-// begin reads the plan and sets up an operation bounded by its timeout; nil when that
-// failed (diags say why).
-func (l *lifecycle[M, C, W]) begin(ctx context.Context, planned tfsdkGetter, action string, diags *diag.Diagnostics) *op[M, C, W] {
+// privateState is a resource's private state (the framework's *privatestate.ProviderData).
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// privateKey is the key of the model's private part in the private state.
+const privateKey = "model"
+
+// loadPrivate reads the private part of m from p. What cannot be read is left zero: the
+// private part only saves requests.
+func (l *lifecycle[M, C, W]) loadPrivate(ctx context.Context, p privateState, m *M) {
+	if l.private == nil || p == nil {
+		return
+	}
+	if b, diags := p.GetKey(ctx, privateKey); !diags.HasError() && len(b) > 0 {
+		_ = json.Unmarshal(b, l.private(m))
+	}
+}
+
+// savePrivate writes the private part of m to p.
+func (l *lifecycle[M, C, W]) savePrivate(ctx context.Context, p privateState, m *M, diags *diag.Diagnostics) {
+	if l.private == nil || p == nil {
+		return
+	}
+	b, err := json.Marshal(l.private(m))
+	if err != nil {
+		diags.AddError("Private State Not Saved", fmt.Sprintf("Encoding the private state of the %s %s failed. This is a bug in "+
+			"the provider; please report it.\n\n%s", l.noun, l.id(m), err))
+		return
+	}
+	diags.Append(p.SetKey(ctx, privateKey, b)...)
+}
+
+// begin reads the plan (and the private state planned with it, nil on create) and sets
+// up an operation bounded by its timeout; nil when that failed (diags say why).
+func (l *lifecycle[M, C, W]) begin(ctx context.Context, planned tfsdkGetter, private privateState, action string, diags *diag.Diagnostics) *op[M, C, W] {
 	o := &op[M, C, W]{l: l, action: action, diags: diags}
 	diags.Append(planned.Get(ctx, &o.plan)...)
 	if diags.HasError() {
 		return nil
 	}
+	l.loadPrivate(ctx, private, &o.plan)
 	var d diag.Diagnostics
 	if action == actionCreating {
 		o.timeout, d = l.timeouts(&o.plan).Create(ctx, l.create)
@@ -194,8 +240,9 @@ func (l *lifecycle[M, C, W]) begin(ctx context.Context, planned tfsdkGetter, act
 	return o
 }
 
-// run applies within the operation's timeout and saves what exists afterwards.
-func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, into stateSetter) {
+// run applies within the operation's timeout and saves what exists afterwards into the
+// state and the private state.
+func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, into stateSetter, private privateState) {
 	var cancel context.CancelFunc
 	o.ctx, cancel = context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -225,12 +272,13 @@ func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, 
 		}
 	default:
 		o.diags.Append(into.Set(ctx, &next)...)
+		l.savePrivate(ctx, private, &next, o.diags)
 	}
 }
 
 func (l *lifecycle[M, C, W]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if o := l.begin(ctx, req.Plan, actionCreating, &resp.Diagnostics); o != nil {
-		l.run(ctx, o, nil, &resp.State)
+	if o := l.begin(ctx, req.Plan, nil, actionCreating, &resp.Diagnostics); o != nil {
+		l.run(ctx, o, nil, &resp.State, resp.Private)
 	}
 }
 
@@ -240,18 +288,19 @@ func (l *lifecycle[M, C, W]) Update(ctx context.Context, req resource.UpdateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if o := l.begin(ctx, req.Plan, actionUpdating, &resp.Diagnostics); o != nil {
-		l.run(ctx, o, &prior, &resp.State)
+	if o := l.begin(ctx, req.Plan, req.Private, actionUpdating, &resp.Diagnostics); o != nil {
+		l.run(ctx, o, &prior, &resp.State, resp.Private)
 	}
 }
 
 // Read refreshes the state from the live objects, and forgets them when they are gone.
 func (l *lifecycle[M, C, W]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, req.State.Raw, l.stateType(ctx), &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	l.loadPrivate(ctx, req.Private, &state)
 	c, host, diags := l.client(&state)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -268,7 +317,8 @@ func (l *lifecycle[M, C, W]) Read(ctx context.Context, req resource.ReadRequest,
 		l.diagnose(&resp.Diagnostics, host, &state, actionReading, 0, err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
+	resp.Diagnostics.Append(l.setModel(ctx, &resp.State, &next)...)
+	l.savePrivate(ctx, resp.Private, &next, &resp.Diagnostics)
 }
 
 // Delete deletes the objects within the delete timeout and waits until they are gone.
@@ -291,6 +341,12 @@ func (l *lifecycle[M, C, W]) Delete(ctx context.Context, req resource.DeleteRequ
 	if err := l.remove(ctx, c, &state, &resp.Diagnostics); err != nil {
 		l.diagnose(&resp.Diagnostics, host, &state, "deleting", timeout, err)
 	}
+}
+
+// cachedSchema returns the schema build makes, built on first use.
+func cachedSchema(build func(context.Context) schema.Schema) func(context.Context) schema.Schema {
+	built := sync.OnceValue(func() schema.Schema { return build(context.Background()) })
+	return func(context.Context) schema.Schema { return built() }
 }
 
 // setImported writes the attributes an import knows; Read fills in the rest.

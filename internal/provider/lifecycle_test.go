@@ -54,7 +54,7 @@ func runFake(l *lifecycle[fakeModel, struct{}, struct{}], prior *fakeModel) (*re
 		o.action = actionUpdating
 	}
 	into := &recordingState{}
-	l.run(context.Background(), o, prior, into)
+	l.run(context.Background(), o, prior, into, nil)
 	return into, diags
 }
 

@@ -104,7 +104,7 @@ func (c *openstackClient) clusterDomain(ctx context.Context, namespace, name str
 // ValidateConfig refuses, from the configuration alone, a selection of services that
 // cannot work and replicas for services that run one pod per node.
 func (r *openstackResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	m, ok := configModel[openstackModel](ctx, req.Config, &resp.Diagnostics)
+	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok || m.Services.IsUnknown() {
 		return
 	}
@@ -149,7 +149,7 @@ func joined(err error) []error {
 // inputs are unchanged and that is deployed keeps what the state has; the others are
 // planned deployed, with their revision and checksum known after apply.
 func (r *openstackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	plan, _, state, ok := planAndState[openstackModel](ctx, req, &resp.Diagnostics)
+	plan, _, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -169,7 +169,7 @@ func (r *openstackResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if !known || plan.Services.IsUnknown() || !isKnown(ctx, plan.Credentials) {
 		plan.Releases, plan.GeneratedCredentials = types.MapUnknown(plan.Releases.ElementType(ctx)), types.MapUnknown(types.StringType)
 		plan.outputs(ctx, &resp.Diagnostics)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
 		return
 	}
 
@@ -221,7 +221,7 @@ func (r *openstackResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	plan.Releases = releasesValue(ctx, rels, &resp.Diagnostics)
 	plan.outputs(ctx, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
 }
 
 // sharedInputsChanged reports a change of what goes into every release.

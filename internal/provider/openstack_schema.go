@@ -39,7 +39,10 @@ var (
 	featurePattern          = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]*$`)
 )
 
-func openstackSchema(ctx context.Context) schema.Schema {
+// openstackSchema is the schema of qumulus_openstack, built once per provider process.
+var openstackSchema = cachedSchema(buildOpenstackSchema)
+
+func buildOpenstackSchema(ctx context.Context) schema.Schema {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	optional := func(description string, v ...validator.String) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: description, Optional: true, Validators: v}

@@ -15,24 +15,34 @@ import (
 
 // configModel reads the configuration of a ValidateConfig call; ok is false when it
 // cannot be read.
-func configModel[M any](ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) (m M, ok bool) {
-	diags.Append(config.Get(ctx, &m)...)
+func (l *lifecycle[M, C, W]) configModel(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) (m M, ok bool) {
+	diags.Append(getModel(ctx, config, config.Raw, l.stateType(ctx), &m)...)
 	return m, !diags.HasError()
 }
 
 // planAndState reads the plan, the configuration and the prior state (nil on create) of
 // a ModifyPlan call; ok is false on a destroy or when they cannot be read.
-func planAndState[M any](ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) (plan, config M, state *M, ok bool) {
+func (l *lifecycle[M, C, W]) planAndState(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) (plan, config M, state *M, ok bool) {
 	if req.Plan.Raw.IsNull() {
 		return plan, config, nil, false
 	}
-	diags.Append(req.Plan.Get(ctx, &plan)...)
-	diags.Append(req.Config.Get(ctx, &config)...)
+	t := l.stateType(ctx)
+	diags.Append(getModel(ctx, req.Plan, req.Plan.Raw, t, &plan)...)
+	diags.Append(getModel(ctx, req.Config, req.Config.Raw, t, &config)...)
 	if !req.State.Raw.IsNull() {
 		state = new(M)
-		diags.Append(req.State.Get(ctx, state)...)
+		diags.Append(getModel(ctx, req.State, req.State.Raw, t, state)...)
 	}
 	return plan, config, state, !diags.HasError()
+}
+
+// setModel writes the model m as the whole of data (a state or a plan).
+func (l *lifecycle[M, C, W]) setModel(ctx context.Context, data stateSetter, m *M) diag.Diagnostics {
+	v, diags := stateValue(ctx, l.stateType(ctx), m)
+	if diags.HasError() {
+		return diags
+	}
+	return data.Set(ctx, v)
 }
 
 // replacing reports whether the plan replaces the resource, or may (unknown values

@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,9 @@ func New(version string) func() provider.Provider {
 
 type qumulusProvider struct {
 	version string
+	// wrapTransport wraps the transport of every request to the management cluster: tests
+	// count requests with it, or answer them without an API server.
+	wrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 type providerModel struct {
@@ -283,6 +287,7 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 			return
 		}
 		cfg.UserAgent = userAgent
+		cfg.WrapTransport = p.wrapTransport
 		if err := cfg.Validate(); err != nil {
 			conn = kube.NewFailedConnection(err)
 		} else {

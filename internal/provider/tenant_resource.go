@@ -70,8 +70,10 @@ type tenantResource struct {
 	lifecycle[tenantModel, *tenant.Client, struct{}]
 }
 
-// tenantSchema is the schema of qumulus_tenant.
-func tenantSchema(ctx context.Context) schema.Schema {
+// tenantSchema is the schema of qumulus_tenant, built once per provider process.
+var tenantSchema = cachedSchema(buildTenantSchema)
+
+func buildTenantSchema(ctx context.Context) schema.Schema {
 	quantities := func(what string) schema.MapAttribute {
 		return schema.MapAttribute{
 			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`, `ephemeral-storage`, ...), values quantities (`500m`, `1Gi`).",
@@ -279,7 +281,7 @@ func tenantSchema(ctx context.Context) schema.Schema {
 }
 
 func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	m, ok := configModel[tenantModel](ctx, req.Config, &resp.Diagnostics)
+	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -343,7 +345,7 @@ func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.Valida
 }
 
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	plan, config, state, ok := planAndState[tenantModel](ctx, req, &resp.Diagnostics)
+	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -408,7 +410,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 			plan.LimitRangeName = types.StringUnknown()
 		}
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
 }
 
 // applyTenant creates the tenant (its namespace first, never taking over one that

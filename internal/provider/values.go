@@ -14,15 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 )
 
-// objectAs reads a known, non-null object into target and reports whether it did.
-func objectAs(ctx context.Context, o types.Object, target any, diags *diag.Diagnostics) bool {
-	if o.IsNull() || o.IsUnknown() {
-		return false
-	}
-	diags.Append(o.As(ctx, target, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
-	return !diags.HasError()
-}
-
 func int64Ptr(v types.Int64) *int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return nil
@@ -48,12 +39,6 @@ func mapOf(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string
 	out := map[string]string{}
 	diags.Append(m.ElementsAs(ctx, &out, false)...)
 	return out
-}
-
-func objectValue(ctx context.Context, t map[string]attr.Type, v any, diags *diag.Diagnostics) types.Object {
-	o, d := types.ObjectValueFrom(ctx, t, v)
-	diags.Append(d...)
-	return o
 }
 
 func int64Value(v *int64) types.Int64 {

@@ -56,7 +56,7 @@ type workerPoolResource struct {
 // ValidateConfig checks the rules that span attributes: min <= max, no rolling-update
 // settings with OnDelete, a non-empty health check.
 func (r *workerPoolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	m, ok := configModel[workerPoolModel](ctx, req.Config, &resp.Diagnostics)
+	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -92,7 +92,7 @@ func (r *workerPoolResource) ValidateConfig(ctx context.Context, req resource.Va
 // plane's), the default replicas, the template names (hashes of the planned content), the
 // counters a waited-for apply produces, and the ID.
 func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	plan, config, state, ok := planAndState[workerPoolModel](ctx, req, &resp.Diagnostics)
+	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -146,7 +146,7 @@ func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.Modify
 		!autoscaled && isKnown(ctx, plan.Replicas) && !plan.Replicas.IsNull() && !onDelete(ctx, plan) {
 		plan.ReadyReplicas, plan.AvailableReplicas, plan.UpToDateReplicas = plan.Replicas, plan.Replicas, plan.Replicas
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
 }
 
 func onDelete(ctx context.Context, m workerPoolModel) bool {

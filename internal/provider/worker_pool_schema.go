@@ -36,7 +36,10 @@ func intOrPercentAttribute(description string) schema.StringAttribute {
 	}
 }
 
-func workerPoolSchema(ctx context.Context) schema.Schema {
+// workerPoolSchema is the schema of qumulus_worker_pool, built once per provider process.
+var workerPoolSchema = cachedSchema(buildWorkerPoolSchema)
+
+func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 	nonEmpty := stringvalidator.LengthAtLeast(1)
 	computedCount := func(what string) schema.Int64Attribute {
 		return schema.Int64Attribute{MarkdownDescription: what + " (`status` of the MachineDeployment, as last read).", Computed: true}

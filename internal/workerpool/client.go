@@ -318,6 +318,10 @@ func (c *Client) WaitReady(ctx context.Context, s Spec, progress func(Status)) (
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return last, fmt.Errorf("waiting for %s: %w", s.describe(), ctx.Err())
 	}
+	var refused *kube.WatchRefusedError
+	if errors.As(err, &refused) {
+		return last, &kube.ObjectError{Action: "watching", Object: s.describe(), Err: refused.Err}
+	}
 	if err != nil {
 		return last, &kube.NotReadyError{Object: s.describe(), Last: last.Describe(), Err: err}
 	}

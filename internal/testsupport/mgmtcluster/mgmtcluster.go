@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -173,7 +174,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 		}
 	}()
 
-	admin, err := env.AddUser(envtest.User{Name: AdminUser, Groups: []string{"system:masters"}}, nil)
+	admin, err := env.AddUser(envtest.User{Name: AdminUser, Groups: []string{"system:masters"}}, unlimited())
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +317,7 @@ func (c *Cluster) startTenantServer(_ context.Context, name string) (simulator.T
 		return nil, fmt.Errorf("starting tenant API server %s: %w", name, err)
 	}
 	plane := &envtest.ControlPlane{APIServer: srv}
-	admin, err := plane.AddUser(envtest.User{Name: "qumulus-simulator", Groups: []string{"system:masters"}}, nil)
+	admin, err := plane.AddUser(envtest.User{Name: "qumulus-simulator", Groups: []string{"system:masters"}}, unlimited())
 	if err != nil {
 		_ = srv.Stop()
 		return nil, err
@@ -324,10 +325,19 @@ func (c *Cluster) startTenantServer(_ context.Context, name string) (simulator.T
 	return &tenantServer{srv: srv, plane: plane, cfg: admin.Config()}, nil
 }
 
+// unlimited is the base of the admin connections: as envtest's own, without client-go's
+// default limit of 5 requests per second, which a test or benchmark of many tenants
+// would otherwise measure.
+func unlimited() *rest.Config {
+	return &rest.Config{QPS: 1000, Burst: 2000}
+}
+
 type tenantServer struct {
 	srv   *envtest.APIServer
 	plane *envtest.ControlPlane
 	cfg   *rest.Config
+	// users serialises AddAdmin: envtest's CA is not safe for concurrent use.
+	users sync.Mutex
 }
 
 func (t *tenantServer) URL() string              { return t.cfg.Host }
@@ -336,6 +346,8 @@ func (t *tenantServer) RESTConfig() *rest.Config { return rest.CopyConfig(t.cfg)
 func (t *tenantServer) Stop() error              { return t.srv.Stop() }
 
 func (t *tenantServer) AddAdmin(user string) ([]byte, []byte, error) {
+	t.users.Lock()
+	defer t.users.Unlock()
 	u, err := t.plane.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return nil, nil, err

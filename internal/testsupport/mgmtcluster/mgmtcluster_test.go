@@ -3,6 +3,7 @@ package mgmtcluster_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func needCluster(t *testing.T, simulated bool) (kubernetes.Interface, dynamic.In
 	return kubernetes.NewForConfigOrDie(cluster.RESTConfig), dynamic.NewForConfigOrDie(cluster.RESTConfig)
 }
 
-func namespace(t *testing.T, cs kubernetes.Interface) string {
+func namespace(t testing.TB, cs kubernetes.Interface) string {
 	t.Helper()
 	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "mgmt-test-"},
@@ -184,6 +185,7 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	if !containsString(tcp.GetFinalizers(), kamaji.Finalizer) {
 		t.Errorf("finalizers = %v, want %s", tcp.GetFinalizers(), kamaji.Finalizer)
 	}
+	ca := checkCAStatus(t, cs, tcp)
 
 	// The kubeconfig reaches a real tenant API server, which runs workloads to readiness.
 	secret, err := cs.CoreV1().Secrets(ns).Get(t.Context(), "alpha-admin-kubeconfig", metav1.GetOptions{})
@@ -251,6 +253,11 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 		t.Error("the version change never reported Upgrading")
 	}
 
+	// The CA did not change: neither does what status.certificates.ca says of it.
+	if got := caStatusOf(t, tcps, "alpha"); !maps.Equal(got, ca) {
+		t.Errorf("status.certificates.ca changed with the CA unchanged: %v, then %v", ca, got)
+	}
+
 	// Deletion waits for Kamaji's finalizer, then removes the Secret and the server.
 	if err := tcps.Delete(t.Context(), "alpha", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -262,6 +269,39 @@ func TestSimulatedTenantControlPlaneLifecycle(t *testing.T) {
 	if after := cluster.Simulator().TenantServers(); after != servers-1 {
 		t.Errorf("tenant API servers: %d while alpha was ready, %d after its deletion; want its server stopped", servers, after)
 	}
+}
+
+// checkCAStatus checks that status.certificates.ca names the CA Secret and carries
+// Kamaji's checksum of its data, and returns it.
+func checkCAStatus(t *testing.T, cs kubernetes.Interface, tcp *unstructured.Unstructured) map[string]string {
+	t.Helper()
+	ca := caStatus(tcp)
+	secret, err := cs.CoreV1().Secrets(tcp.GetNamespace()).Get(t.Context(), kamaji.CASecretName(tcp.GetName()), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := simulator.Checksum(secret.Data)
+	if ca["secretName"] != secret.Name || ca["checksum"] != want || ca["lastUpdate"] == "" {
+		t.Errorf("status.certificates.ca = %v, want secretName %s, checksum %s and a lastUpdate", ca, secret.Name, want)
+	}
+	if got := secret.Annotations[simulator.ChecksumAnnotation]; got != want {
+		t.Errorf("CA Secret annotation %s = %q, want %q", simulator.ChecksumAnnotation, got, want)
+	}
+	return ca
+}
+
+func caStatusOf(t *testing.T, tcps dynamic.ResourceInterface, name string) map[string]string {
+	t.Helper()
+	tcp, err := tcps.Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caStatus(tcp)
+}
+
+func caStatus(tcp *unstructured.Unstructured) map[string]string {
+	ca, _, _ := unstructured.NestedStringMap(tcp.Object, "status", "certificates", "ca")
+	return ca
 }
 
 // podsOf returns status.kubernetesResources.deployment's replicas, readyReplicas,
@@ -450,23 +490,23 @@ var (
 )
 
 // createTemplates creates a KubeadmConfigTemplate and a DockerMachineTemplate named name.
-func createTemplates(t *testing.T, dyn dynamic.Interface, ns, name string) {
+func createTemplates(t testing.TB, dyn dynamic.Interface, ns, name string) {
 	t.Helper()
 	createBootstrapTemplate(t, dyn, ns, name)
 	createInfrastructureTemplate(t, dyn, ns, name)
 }
 
-func createBootstrapTemplate(t *testing.T, dyn dynamic.Interface, ns, name string) {
+func createBootstrapTemplate(t testing.TB, dyn dynamic.Interface, ns, name string) {
 	t.Helper()
 	create(t, dyn.Resource(bootstrapGVR).Namespace(ns), "KubeadmConfigTemplate", bootstrapGVR, ns, name, map[string]any{"preKubeadmCommands": []any{"true"}})
 }
 
-func createInfrastructureTemplate(t *testing.T, dyn dynamic.Interface, ns, name string) {
+func createInfrastructureTemplate(t testing.TB, dyn dynamic.Interface, ns, name string) {
 	t.Helper()
 	create(t, dyn.Resource(dockerGVR).Namespace(ns), "DockerMachineTemplate", dockerGVR, ns, name, map[string]any{})
 }
 
-func create(t *testing.T, ri dynamic.ResourceInterface, kind string, gvr schema.GroupVersionResource, ns, name string, spec map[string]any) {
+func create(t testing.TB, ri dynamic.ResourceInterface, kind string, gvr schema.GroupVersionResource, ns, name string, spec map[string]any) {
 	t.Helper()
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": gvr.GroupVersion().String(),
@@ -488,18 +528,22 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// fieldListWatch lists and watches one object by name.
+// fieldListWatch lists and watches one object by name, or all of them when name is empty.
 type fieldListWatch struct {
 	ri   dynamic.ResourceInterface
 	name string
 }
 
 func (l *fieldListWatch) List(opts metav1.ListOptions) (runtime.Object, error) {
-	opts.FieldSelector = "metadata.name=" + l.name
+	if l.name != "" {
+		opts.FieldSelector = "metadata.name=" + l.name
+	}
 	return l.ri.List(context.Background(), opts)
 }
 
 func (l *fieldListWatch) Watch(opts metav1.ListOptions) (watch.Interface, error) {
-	opts.FieldSelector = "metadata.name=" + l.name
+	if l.name != "" {
+		opts.FieldSelector = "metadata.name=" + l.name
+	}
 	return l.ri.Watch(context.Background(), opts)
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 )
 
 // clusterRoleAggregator plays kube-controller-manager's ClusterRole aggregation
@@ -24,6 +25,8 @@ func (s *Simulator) setupClusterRoleAggregation() error {
 	return ctrl.NewControllerManagedBy(s.mgr).
 		Named("clusterrole-aggregation").
 		For(&rbacv1.ClusterRole{}).
+		// Every reconciliation writes every aggregated role: concurrent ones only conflict.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(&clusterRoleAggregator{Client: s.mgr.GetClient()})
 }
 

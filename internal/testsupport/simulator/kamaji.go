@@ -2,7 +2,11 @@ package simulator
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +21,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
@@ -46,7 +49,6 @@ func (s *Simulator) setupKamaji() error {
 		For(obj).
 		// Kamaji watches the Secrets it owns and writes a deleted one again.
 		Owns(&corev1.Secret{}).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(&tenantControlPlaneReconciler{Simulator: s, Client: s.mgr.GetClient()})
 }
 
@@ -130,6 +132,7 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if wait := r.opts.ReadyDelay - r.clock.since(key, generation); wait > 0 {
 		// Kamaji has seen the new generation; the Deployment is rolling.
 		if r.clock.first("tcp-progress/"+req.String(), generation) {
+			r.pool.prepare(req.String())
 			progress := pods.progress(replicas, installed != "" && installed != desired || pods.replicas == replicas)
 			if err := r.setProgress(ctx, tcp, transitional, installed, progress); err != nil {
 				r.clock.forget("tcp-progress/" + req.String())
@@ -156,7 +159,8 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if err := r.ensureKubeconfig(ctx, tcp); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.ensureCA(ctx, tcp, srv); err != nil {
+	caChecksum, err := r.ensureCA(ctx, tcp, srv)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	endpoint := strings.TrimPrefix(strings.TrimSuffix(srv.URL(), "/"), "https://")
@@ -169,8 +173,15 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	set(endpoint, "controlPlaneEndpoint")
 	set(kamaji.AdminKubeconfigSecretName(tcp.GetName()), "kubeconfig", "admin", "secretName")
 	set(now, "kubeconfig", "admin", "lastUpdate")
-	set(kamaji.CASecretName(tcp.GetName()), "certificates", "ca", "secretName")
-	set(now, "certificates", "ca", "lastUpdate")
+	caSecret := kamaji.CASecretName(tcp.GetName())
+	// As Kamaji: lastUpdate moves only when the CA Secret named or its content changes.
+	oldSecret, _, _ := unstructured.NestedString(tcp.Object, "status", "certificates", "ca", "secretName")
+	oldChecksum, _, _ := unstructured.NestedString(tcp.Object, "status", "certificates", "ca", "checksum")
+	if oldSecret != caSecret || oldChecksum != caChecksum {
+		set(caSecret, "certificates", "ca", "secretName")
+		set(caChecksum, "certificates", "ca", "checksum")
+		set(now, "certificates", "ca", "lastUpdate")
+	}
 	set(kamaji.StatusReady, "kubernetesResources", "version", "status")
 	set(desired, "kubernetesResources", "version", "version")
 	set(dataStore, "storage", "dataStoreName")
@@ -322,7 +333,8 @@ func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp
 	return r.applySecret(ctx, tcp, name, "admin-kubeconfig", data)
 }
 
-// applySecret writes a Secret of tcp the way Kamaji labels and owns its Secrets.
+// applySecret writes a Secret of tcp the way Kamaji labels, annotates and owns its Secrets.
+// A namespace being deleted takes no new Secrets: the TenantControlPlane goes with it.
 func (r *tenantControlPlaneReconciler) applySecret(ctx context.Context, tcp *unstructured.Unstructured, name, component string, data map[string][]byte) error {
 	secret := corev1ac.Secret(name, tcp.GetNamespace()).
 		WithLabels(map[string]string{
@@ -330,6 +342,7 @@ func (r *tenantControlPlaneReconciler) applySecret(ctx context.Context, tcp *uns
 			"kamaji.clastix.io/component": component,
 			"kamaji.clastix.io/project":   "kamaji",
 		}).
+		WithAnnotations(map[string]string{ChecksumAnnotation: Checksum(data)}).
 		WithOwnerReferences(metav1ac.OwnerReference().
 			WithAPIVersion(kamaji.GroupVersion.String()).
 			WithKind(kamaji.TenantControlPlaneGVK.Kind).
@@ -338,16 +351,35 @@ func (r *tenantControlPlaneReconciler) applySecret(ctx context.Context, tcp *uns
 			WithController(true)).
 		WithType(corev1.SecretTypeOpaque).
 		WithData(data)
-	return r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
+	err := r.Apply(ctx, secret, client.FieldOwner(FieldManager), client.ForceOwnership)
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return nil
+	}
+	return err
 }
 
 // ensureCA writes Secret <name>-ca with the tenant API server's CA certificate (ca.crt), as
-// Kamaji does. Kamaji also stores ca.key there; the simulator's tenant servers keep their
-// CA key to themselves, so the Secret holds a marker in its place that tests look for in
-// places it must never reach.
-func (r *tenantControlPlaneReconciler) ensureCA(ctx context.Context, tcp *unstructured.Unstructured, srv TenantServer) error {
-	return r.applySecret(ctx, tcp, kamaji.CASecretName(tcp.GetName()), "ca",
-		map[string][]byte{"ca.crt": srv.CA(), "ca.key": []byte(CAKeyMarker)})
+// Kamaji does, and returns its checksum. Kamaji also stores ca.key there; the simulator's
+// tenant servers keep their CA key to themselves, so the Secret holds a marker in its place
+// that tests look for in places it must never reach.
+func (r *tenantControlPlaneReconciler) ensureCA(ctx context.Context, tcp *unstructured.Unstructured, srv TenantServer) (string, error) {
+	data := map[string][]byte{"ca.crt": srv.CA(), "ca.key": []byte(CAKeyMarker)}
+	return Checksum(data), r.applySecret(ctx, tcp, kamaji.CASecretName(tcp.GetName()), "ca", data)
+}
+
+// ChecksumAnnotation carries, as on Kamaji's Secrets, the Checksum of the Secret's data.
+const ChecksumAnnotation = "kamaji.clastix.io/checksum"
+
+// Checksum is Kamaji's checksum of a Secret's data (utilities.CalculateMapChecksum): the
+// hex MD5 of its values concatenated in the order of their keys. Kamaji reports it in
+// status.certificates.ca.checksum beside secretName, so a reader can tell that the CA
+// changed without reading the Secret.
+func Checksum(data map[string][]byte) string {
+	h := md5.New() //nolint:gosec // Kamaji's choice, for change detection only.
+	for _, key := range slices.Sorted(maps.Keys(data)) {
+		h.Write(data[key])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // CAKeyMarker stands in for the CA key in the simulated CA Secret.

@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"net"
+	"reflect"
 	"strconv"
 	"sync"
 
@@ -35,6 +37,8 @@ type kamajiControlPlaneReconciler struct {
 
 	fieldsMu sync.Mutex
 	fields   map[string]bool
+	// applied holds, per TenantControlPlane, the JSON of the last object applied to it.
+	applied sync.Map
 }
 
 func (s *Simulator) setupKamajiControlPlane() error {
@@ -88,7 +92,7 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		return ctrl.Result{}, err
 	}
 	addClusterNetwork(cluster, tcpSpec, fields)
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(tcpSpec), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.applyTenantControlPlane(ctx, tcpSpec); err != nil {
 		// Kamaji's webhook refuses what it cannot do: surface why, as the provider does.
 		patch := client.MergeFrom(kcp.DeepCopy())
 		old, _, _ := unstructured.NestedMap(kcp.Object, "status")
@@ -165,7 +169,71 @@ func (r *kamajiControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if !setStatus(kcp, oldStatus, status) {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, r.Status().Patch(ctx, kcp, patch)
+	err = r.Status().Patch(ctx, kcp, patch)
+	if installed == "" && apierrors.IsInvalid(err) {
+		// The upstream CRD requires status.version, which is unknown until the
+		// TenantControlPlane reports one; its next change brings us back. Retrying with
+		// backoff would only delay that.
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, err
+}
+
+// applyTenantControlPlane applies desired, unless it is what was last applied and the
+// TenantControlPlane still holds all of it. This reconciler runs on every change of the
+// TenantControlPlane, its KamajiControlPlane and their Cluster, and each apply goes through
+// the webhook and server-side apply of Kamaji's large schema: with 100 tenants, repeating
+// them kept the simulator busy for minutes.
+func (r *kamajiControlPlaneReconciler) applyTenantControlPlane(ctx context.Context, desired *unstructured.Unstructured) error {
+	key := client.ObjectKeyFromObject(desired)
+	raw, err := json.Marshal(desired.Object)
+	if err != nil {
+		return err
+	}
+	if last, ok := r.applied.Load(key); ok && last == string(raw) {
+		current := &unstructured.Unstructured{}
+		current.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
+		if err := r.Get(ctx, key, current); err == nil && holds(current.Object, desired.Object) {
+			return nil
+		}
+	}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		r.applied.Delete(key)
+		return err
+	}
+	r.applied.Store(key, string(raw))
+	return nil
+}
+
+// holds reports whether actual has every field of desired with the same value; lists
+// must match element by element.
+func holds(actual, desired any) bool {
+	switch d := desired.(type) {
+	case map[string]any:
+		a, ok := actual.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range d {
+			if !holds(a[k], v) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		a, ok := actual.([]any)
+		if !ok || len(a) != len(d) {
+			return false
+		}
+		for i := range d {
+			if !holds(a[i], d[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(actual, desired)
+	}
 }
 
 // ownerCluster returns the Cluster API Cluster that owns kcp, nil when none does yet.
@@ -236,27 +304,29 @@ func (r *kamajiControlPlaneReconciler) tenantControlPlaneFor(kcp *unstructured.U
 	if v, ok := get("addons"); ok {
 		spec["addons"] = v
 	}
-	annotations := map[string]any{}
+	metadata := map[string]any{
+		"name":      kcp.GetName(),
+		"namespace": kcp.GetNamespace(),
+		"ownerReferences": []any{map[string]any{
+			"apiVersion":         capi.ControlPlaneGroupVersion.String(),
+			"kind":               capi.KamajiControlPlaneGVK.Kind,
+			"name":               kcp.GetName(),
+			"uid":                string(kcp.GetUID()),
+			"controller":         true,
+			"blockOwnerDeletion": true,
+		}},
+	}
+	// Never an empty annotations map: the API server drops it, so every apply would differ
+	// from what is stored and write the TenantControlPlane again, which triggers this
+	// reconciler again, without end.
 	if v := kcp.GetAnnotations()[HoldAnnotation]; v != "" {
-		annotations[HoldAnnotation] = v
+		metadata["annotations"] = map[string]any{HoldAnnotation: v}
 	}
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": kamaji.GroupVersion.String(),
 		"kind":       kamaji.TenantControlPlaneGVK.Kind,
-		"metadata": map[string]any{
-			"name":        kcp.GetName(),
-			"namespace":   kcp.GetNamespace(),
-			"annotations": annotations,
-			"ownerReferences": []any{map[string]any{
-				"apiVersion":         capi.ControlPlaneGroupVersion.String(),
-				"kind":               capi.KamajiControlPlaneGVK.Kind,
-				"name":               kcp.GetName(),
-				"uid":                string(kcp.GetUID()),
-				"controller":         true,
-				"blockOwnerDeletion": true,
-			}},
-		},
-		"spec": spec,
+		"metadata":   metadata,
+		"spec":       spec,
 	}}
 }
 
@@ -320,6 +390,7 @@ func addClusterNetwork(cluster, tcp *unstructured.Unstructured, fields map[strin
 }
 
 func (r *kamajiControlPlaneReconciler) deleteOwnedTenantControlPlane(ctx context.Context, req ctrl.Request) error {
+	r.applied.Delete(req.NamespacedName)
 	tcp := &unstructured.Unstructured{}
 	tcp.SetGroupVersionKind(kamaji.TenantControlPlaneGVK)
 	if err := r.Get(ctx, req.NamespacedName, tcp); err != nil {

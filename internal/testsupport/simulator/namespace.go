@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -34,12 +33,8 @@ func (s *Simulator) setupNamespaces() error { return addNamespaceController(s.mg
 // addNamespaceController runs the namespace reconciler in mgr: the management cluster's and
 // each tenant cluster's.
 func addNamespaceController(mgr manager.Manager) error {
-	// Deleting a namespace lists every namespaced resource; client-go's default 5 requests
-	// per second would make that take many seconds. Deprecation warnings (v1 Endpoints)
-	// are noise here.
-	cfg := rest.CopyConfig(mgr.GetConfig())
-	cfg.QPS, cfg.Burst = 1000, 2000
-	cfg.WarningHandler = rest.NoWarnings{}
+	// Deleting a namespace lists every namespaced resource.
+	cfg := fastConfig(mgr.GetConfig())
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err

@@ -113,19 +113,40 @@ func (s *Simulator) TenantServers() int {
 	return s.pool.running()
 }
 
+// The simulator stands in for several controllers, each with its own client and workers
+// on a real platform. With client-go's default 5 requests per second and one worker per
+// controller, a batch of 100 tenants became ready one a second, whatever ReadyDelay said.
+const (
+	clientQPS               = 1000
+	clientBurst             = 2000
+	maxConcurrentReconciles = 20
+)
+
+// fastConfig is cfg without client-go's default rate limit. Deprecation warnings (v1
+// Endpoints, DockerMachineTemplate v1beta2) are noise here.
+func fastConfig(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	cfg.WarningHandler = rest.NoWarnings{}
+	return cfg
+}
+
 func newManager(cfg *rest.Config, log logr.Logger) (manager.Manager, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
 	skip := true
-	mgr, err := ctrl.NewManager(cfg, manager.Options{
+	mgr, err := ctrl.NewManager(fastConfig(cfg), manager.Options{
 		Scheme:                 scheme,
 		Logger:                 log,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		// Every tenant cluster runs the same controllers under the same names.
-		Controller: config.Controller{SkipNameValidation: &skip},
+		Controller: config.Controller{
+			// Every tenant cluster runs the same controllers under the same names.
+			SkipNameValidation:      &skip,
+			MaxConcurrentReconciles: maxConcurrentReconciles,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
