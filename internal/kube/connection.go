@@ -20,6 +20,21 @@ type Clients struct {
 	Dynamic    dynamic.Interface
 	Discovery  discovery.CachedDiscoveryInterface
 	Mapper     *restmapper.DeferredDiscoveryRESTMapper
+	// Reads serves a refresh's GETs of many objects of one namespace from one list (see
+	// ReadCache); ForRead returns clients that use it.
+	Reads *ReadCache
+}
+
+// ForRead returns a copy of c whose dynamic client's namespaced GETs go through c.Reads.
+// Use it for reads that may be a moment old (a refresh, a plan); writes, and reads after
+// them, use c.
+func (c *Clients) ForRead() *Clients {
+	if c.Reads == nil {
+		return c
+	}
+	r := *c
+	r.Dynamic = c.Reads.Dynamic()
+	return &r
 }
 
 // NewClients builds every client from one REST configuration.
@@ -39,6 +54,7 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 		Dynamic:    dyn,
 		Discovery:  disc,
 		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(disc),
+		Reads:      NewReadCache(dyn),
 	}, nil
 }
 

@@ -293,6 +293,9 @@ func TestClusterRefreshRequests(t *testing.T) {
 			}
 			api.take()
 			for i, want := range c.want {
+				// Every plan starts the provider anew (and with it its kube.ReadCache).
+				p := newProtocolProvider(t, api)
+				api.take()
 				refreshed, private := p.refresh(t, "qumulus_cluster", stored)
 				if got := api.take(); !slices.Equal(got, want) {
 					t.Errorf("refresh %d: requests %q, want %q", i+1, got, want)

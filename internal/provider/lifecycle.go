@@ -165,12 +165,36 @@ func (l *lifecycle[M, C, W]) stateType(ctx context.Context) *stateType {
 
 // client returns the domain client and the management cluster's address for m's object.
 func (l *lifecycle[M, C, W]) client(m *M) (C, string, diag.Diagnostics) {
+	return l.clientFor(m, false)
+}
+
+// readClient is client for a refresh or a plan: its GETs of many objects of one
+// namespace are answered by one list (kube.ReadCache).
+func (l *lifecycle[M, C, W]) readClient(m *M) (C, string, diag.Diagnostics) {
+	return l.clientFor(m, true)
+}
+
+func (l *lifecycle[M, C, W]) clientFor(m *M, read bool) (C, string, diag.Diagnostics) {
 	var none C
 	clients, diags := l.data.managementClients("qumulus_" + l.kind + " " + l.id(m))
 	if diags.HasError() {
 		return none, "", diags
 	}
+	if read {
+		return l.newClient(clients.ForRead()), clients.REST.Host, nil
+	}
 	return l.newClient(clients), clients.REST.Host, nil
+}
+
+// forgetReads drops what the read clients listed: called around every write, so that no
+// read of this provider run is older than its own writes (and the status they lead to).
+func (l *lifecycle[M, C, W]) forgetReads() {
+	if l.data == nil || l.data.management == nil {
+		return
+	}
+	if clients, err := l.data.management.Clients(); err == nil {
+		clients.Reads.Reset()
+	}
 }
 
 type tfsdkGetter interface {
@@ -246,6 +270,8 @@ func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, 
 	var cancel context.CancelFunc
 	o.ctx, cancel = context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	l.forgetReads()
+	defer l.forgetReads()
 	o.info(o.action+" "+l.noun, nil)
 	if !l.apply(o, prior) {
 		return
@@ -301,7 +327,7 @@ func (l *lifecycle[M, C, W]) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	l.loadPrivate(ctx, req.Private, &state)
-	c, host, diags := l.client(&state)
+	c, host, diags := l.readClient(&state)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -338,6 +364,8 @@ func (l *lifecycle[M, C, W]) Delete(ctx context.Context, req resource.DeleteRequ
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tflog.Info(ctx, "deleting "+l.noun, map[string]any{l.noun: l.id(&state)})
+	l.forgetReads()
+	defer l.forgetReads()
 	if err := l.remove(ctx, c, &state, &resp.Diagnostics); err != nil {
 		l.diagnose(&resp.Diagnostics, host, &state, "deleting", timeout, err)
 	}

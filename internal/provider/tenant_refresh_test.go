@@ -2,6 +2,8 @@ package provider
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -48,12 +50,20 @@ func tenantAPI() *memoryAPI {
 	for _, r := range spec.RolesApply() {
 		api.put("/apis/rbac.authorization.k8s.io/v1"+at+"/roles/"+*r.Name, object(r))
 	}
+	// The refresh lists bindings and policies by the ownership labels; memoryAPI answers by
+	// path alone, so each list is at its collection's path.
+	bindings := []any{}
 	for _, rb := range spec.RoleBindingsApply() {
-		api.put("/apis/rbac.authorization.k8s.io/v1"+at+"/rolebindings/"+*rb.Name, object(rb))
+		bindings = append(bindings, object(rb))
 	}
+	api.put("/apis/rbac.authorization.k8s.io/v1"+at+"/rolebindings",
+		map[string]any{"kind": "RoleBindingList", "apiVersion": "rbac.authorization.k8s.io/v1", "items": bindings})
+	policies := []any{}
 	for _, p := range spec.NetworkPoliciesApply() {
-		api.put("/apis/networking.k8s.io/v1"+at+"/networkpolicies/"+*p.Name, object(p))
+		policies = append(policies, object(p))
 	}
+	api.put("/apis/networking.k8s.io/v1"+at+"/networkpolicies",
+		map[string]any{"kind": "NetworkPolicyList", "apiVersion": "networking.k8s.io/v1", "items": policies})
 	api.put("/api/v1"+at+"/resourcequotas/"+tenant.ResourceQuotaName, object(spec.ResourceQuotaApply()))
 	api.put("/api/v1"+at+"/limitranges/"+tenant.LimitRangeName, object(spec.LimitRangeApply()))
 	return api
@@ -79,10 +89,19 @@ func TestTenantRefreshRead(t *testing.T) {
 	if got := attribute(t, p.stateType("qumulus_tenant"), refreshed, "namespace"); got != benchNamespace {
 		t.Errorf("namespace = %q, want %q", got, benchNamespace)
 	}
-	for _, r := range api.take() {
-		if r[:4] != "GET " {
-			t.Errorf("a refresh made %s", r)
-		}
+	// The namespace, then concurrently the Role, quota and limits by name and one list each
+	// of bindings and policies.
+	at := "/namespaces/" + benchNamespace
+	want := []string{
+		"GET /api/v1" + at,
+		"GET /api/v1" + at + "/limitranges/" + tenant.LimitRangeName,
+		"GET /api/v1" + at + "/resourcequotas/" + tenant.ResourceQuotaName,
+		"GET /apis/networking.k8s.io/v1" + at + "/networkpolicies",
+		"GET /apis/rbac.authorization.k8s.io/v1" + at + "/rolebindings",
+		"GET /apis/rbac.authorization.k8s.io/v1" + at + "/roles/" + tenant.PlatformRole,
+	}
+	if got := slices.Sorted(slices.Values(api.take())); !slices.Equal(got, want) {
+		t.Errorf("a refresh made\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	var state map[string]any
 	_ = json.Unmarshal(stateJSON(t, p.stateType("qumulus_tenant"), refreshed), &state)

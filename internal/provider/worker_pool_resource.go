@@ -162,7 +162,7 @@ func (r *workerPoolResource) controlPlaneVersion(ctx context.Context, plan worke
 	if r.data == nil || !isKnown(ctx, plan.Namespace) || !isKnown(ctx, plan.ClusterName) {
 		return ""
 	}
-	c, _, diags := r.client(&plan)
+	c, _, diags := r.readClient(&plan)
 	if diags.HasError() {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"sort"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -35,6 +36,10 @@ type Observed struct {
 
 // Observe reads the tenant name in namespace. ErrNotFound means the namespace is gone or
 // belongs to someone else.
+//
+// After the namespace, which decides whether there is a tenant at all, it reads the rest
+// concurrently in five requests: the Role, the quota and the limits by name, and the
+// tenant's RoleBindings and NetworkPolicies each in one list by the ownership labels.
 func (c *Client) Observe(ctx context.Context, name, namespace string) (*Observed, error) {
 	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -55,15 +60,95 @@ func (c *Client) Observe(ctx context.Context, name, namespace string) (*Observed
 	}
 	o.Annotations = pick(ns.Annotations, kube.AppliedKeys(ns, "metadata", "annotations"))
 
-	for _, read := range []func(context.Context, *Observed) error{c.observeRBAC, c.observeNetwork, c.observeQuota, c.observeLimits} {
-		if err := read(ctx, o); err != nil {
-			return nil, err
-		}
+	r, err := c.readObjects(ctx, o)
+	if err != nil {
+		return nil, err
 	}
+	o.observeRBAC(r.role, r.bindings)
+	o.observeNetwork(r.policies)
+	o.observeQuota(r.quota)
+	o.observeLimits(r.limits)
 	sort.Strings(o.Names.Roles)
 	sort.Strings(o.Names.RoleBindings)
 	sort.Strings(o.Names.NetworkPolicies)
 	return o, nil
+}
+
+// tenantObjects are the objects of a tenant besides its namespace, as read; nil or empty
+// for those that do not exist.
+type tenantObjects struct {
+	role     *rbacv1.Role
+	bindings []rbacv1.RoleBinding
+	policies []networkingv1.NetworkPolicy
+	quota    *corev1.ResourceQuota
+	limits   *corev1.LimitRange
+}
+
+// readObjects reads the tenant's objects in o.Namespace concurrently. Each read writes only
+// its own field of the result; on failure the error is the first in the order of the reads,
+// whichever failed first.
+func (c *Client) readObjects(ctx context.Context, o *Observed) (*tenantObjects, error) {
+	var r tenantObjects
+	ns := o.Namespace
+	owned := metav1.ListOptions{LabelSelector: kube.OwnershipSelector(o.Name)}
+	reads := []func() error{
+		func() error {
+			role, err := found(c.Kube.RbacV1().Roles(ns).Get(ctx, PlatformRole, metav1.GetOptions{}))
+			if err != nil {
+				return &kube.ObjectError{Action: "reading", Object: "Role " + ns + "/" + PlatformRole, Err: err}
+			}
+			r.role = role
+			return nil
+		},
+		func() error {
+			list, err := found(c.Kube.RbacV1().RoleBindings(ns).List(ctx, owned))
+			if err != nil {
+				return &kube.ObjectError{Action: "listing", Object: "RoleBindings in namespace " + ns, Err: err}
+			}
+			if list != nil {
+				r.bindings = list.Items
+			}
+			return nil
+		},
+		func() error {
+			list, err := found(c.Kube.NetworkingV1().NetworkPolicies(ns).List(ctx, owned))
+			if err != nil {
+				return &kube.ObjectError{Action: "listing", Object: "NetworkPolicies in namespace " + ns, Err: err}
+			}
+			if list != nil {
+				r.policies = list.Items
+			}
+			return nil
+		},
+		func() error {
+			q, err := found(c.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, ResourceQuotaName, metav1.GetOptions{}))
+			if err != nil {
+				return &kube.ObjectError{Action: "reading", Object: "ResourceQuota " + ns + "/" + ResourceQuotaName, Err: err}
+			}
+			r.quota = q
+			return nil
+		},
+		func() error {
+			l, err := found(c.Kube.CoreV1().LimitRanges(ns).Get(ctx, LimitRangeName, metav1.GetOptions{}))
+			if err != nil {
+				return &kube.ObjectError{Action: "reading", Object: "LimitRange " + ns + "/" + LimitRangeName, Err: err}
+			}
+			r.limits = l
+			return nil
+		},
+	}
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
 }
 
 // belongsTo reports whether ns is the namespace of tenant name: labelled for it, or still
@@ -78,32 +163,26 @@ func (o *Observed) owns(obj metav1.Object) bool {
 	return l[kube.LabelManagedBy] == kube.ManagedBy && l[kube.LabelTenant] == o.Name
 }
 
-// observeRBAC reads the members: a member counts when both its role's binding and the
-// platform binding name it. A binding counts only when it names exactly the members, so a
-// subject added to one binding out of band shows as drift and the next apply removes it.
-func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
-	rbac := c.Kube.RbacV1()
-	r, err := found(rbac.Roles(o.Namespace).Get(ctx, PlatformRole, metav1.GetOptions{}))
-	if err != nil {
-		return &kube.ObjectError{Action: "reading", Object: "Role " + o.Namespace + "/" + PlatformRole, Err: err}
-	}
+// observeRBAC reads the members from the platform Role r and the tenant's bindings: a
+// member counts when both its role's binding and the platform binding name it. A binding
+// counts only when it names exactly the members, so a subject added to one binding out of
+// band shows as drift and the next apply removes it.
+func (o *Observed) observeRBAC(r *rbacv1.Role, bindings []rbacv1.RoleBinding) {
 	if r != nil && o.owns(r) && sameAs(platformRules(), r.Rules) {
 		o.Names.Roles = []string{PlatformRole}
 	}
-	binding := func(name, kind, ref string) (*rbacv1.RoleBinding, error) {
-		rb, err := found(rbac.RoleBindings(o.Namespace).Get(ctx, name, metav1.GetOptions{}))
-		if err != nil {
-			return nil, &kube.ObjectError{Action: "reading", Object: "RoleBinding " + o.Namespace + "/" + name, Err: err}
-		}
+	byName := make(map[string]*rbacv1.RoleBinding, len(bindings))
+	for i := range bindings {
+		byName[bindings[i].Name] = &bindings[i]
+	}
+	binding := func(name, kind, ref string) *rbacv1.RoleBinding {
+		rb := byName[name]
 		if rb == nil || !o.owns(rb) || rb.RoleRef.Kind != kind || rb.RoleRef.Name != ref {
-			return nil, nil
+			return nil
 		}
-		return rb, nil
+		return rb
 	}
-	platform, err := binding(PlatformRole, "Role", PlatformRole)
-	if err != nil {
-		return err
-	}
+	platform := binding(PlatformRole, "Role", PlatformRole)
 	inPlatform := map[rbacv1.Subject]bool{}
 	if platform != nil {
 		for _, s := range platform.Subjects {
@@ -112,10 +191,7 @@ func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
 	}
 	members := map[rbacv1.Subject]bool{}
 	for _, role := range Roles {
-		rb, err := binding(ClusterRoleBindingName(role), "ClusterRole", role)
-		if err != nil {
-			return err
-		}
+		rb := binding(ClusterRoleBindingName(role), "ClusterRole", role)
 		if rb == nil {
 			continue
 		}
@@ -140,22 +216,23 @@ func (c *Client) observeRBAC(ctx context.Context, o *Observed) error {
 		o.Names.RoleBindings = append(o.Names.RoleBindings, platform.Name)
 	}
 	o.Members = sortedMembers(o.Members)
-	return nil
 }
 
-func (c *Client) observeNetwork(ctx context.Context, o *Observed) error {
+// observeNetwork reads network isolation from the tenant's policies: those of the names
+// the provider writes.
+func (o *Observed) observeNetwork(list []networkingv1.NetworkPolicy) {
 	policies := map[string]*networkingv1.NetworkPolicy{}
-	for _, name := range []string{PolicyDefaultDeny, PolicySameNamespace, PolicyPlatform, PolicyControlPlanes} {
-		p, err := found(c.Kube.NetworkingV1().NetworkPolicies(o.Namespace).Get(ctx, name, metav1.GetOptions{}))
-		if err != nil {
-			return &kube.ObjectError{Action: "reading", Object: "NetworkPolicy " + o.Namespace + "/" + name, Err: err}
-		}
-		if p != nil && o.owns(p) {
-			policies[name] = p
+	for i := range list {
+		p := &list[i]
+		switch p.Name {
+		case PolicyDefaultDeny, PolicySameNamespace, PolicyPlatform, PolicyControlPlanes:
+			if o.owns(p) {
+				policies[p.Name] = p
+			}
 		}
 	}
 	if len(policies) == 0 {
-		return nil
+		return
 	}
 	o.Network = &NetworkIsolation{AllowControlPlaneIngress: policies[PolicyControlPlanes] != nil}
 	if p := policies[PolicyPlatform]; p != nil {
@@ -179,16 +256,11 @@ func (c *Client) observeNetwork(ctx context.Context, o *Observed) error {
 			o.Names.NetworkPolicies = append(o.Names.NetworkPolicies, got.Name)
 		}
 	}
-	return nil
 }
 
-func (c *Client) observeQuota(ctx context.Context, o *Observed) error {
-	q, err := found(c.Kube.CoreV1().ResourceQuotas(o.Namespace).Get(ctx, ResourceQuotaName, metav1.GetOptions{}))
-	if err != nil {
-		return &kube.ObjectError{Action: "reading", Object: "ResourceQuota " + o.Namespace + "/" + ResourceQuotaName, Err: err}
-	}
+func (o *Observed) observeQuota(q *corev1.ResourceQuota) {
 	if q == nil || !o.owns(q) {
-		return nil
+		return
 	}
 	o.Names.ResourceQuota = q.Name
 	owned := kube.AppliedKeys(q, "spec", "hard")
@@ -198,16 +270,11 @@ func (c *Client) observeQuota(ctx context.Context, o *Observed) error {
 			o.Quota[string(k)] = v
 		}
 	}
-	return nil
 }
 
-func (c *Client) observeLimits(ctx context.Context, o *Observed) error {
-	l, err := found(c.Kube.CoreV1().LimitRanges(o.Namespace).Get(ctx, LimitRangeName, metav1.GetOptions{}))
-	if err != nil {
-		return &kube.ObjectError{Action: "reading", Object: "LimitRange " + o.Namespace + "/" + LimitRangeName, Err: err}
-	}
+func (o *Observed) observeLimits(l *corev1.LimitRange) {
 	if l == nil || !o.owns(l) {
-		return nil
+		return
 	}
 	o.Names.LimitRange = l.Name
 	o.Limits = &Limits{}
@@ -220,7 +287,6 @@ func (c *Client) observeLimits(ctx context.Context, o *Observed) error {
 		o.Limits.Max = quantities(item.Max)
 		o.Limits.Min = quantities(item.Min)
 	}
-	return nil
 }
 
 func quantities(l corev1.ResourceList) map[string]resource.Quantity {
