@@ -17,10 +17,14 @@ import (
 )
 
 // Default client-side rate limits. client-go's own defaults (5 QPS, burst 10) throttle a
-// provider that reconciles dozens of objects in one apply.
+// provider that reconciles dozens of objects in one apply, and 50/100 still did: creating
+// 100 worker pools (about 15 requests each) took 30 s, all of it waiting in the client's
+// limiter, and each create returned a second after its pool was ready (BENCHMARKS.md). A
+// Terraform run is short and bursty; the API server's priority and fairness queues or
+// refuses (429) what it cannot take, and client-go retries a 429 after its Retry-After.
 const (
-	DefaultQPS   = 50
-	DefaultBurst = 100
+	DefaultQPS   = 200
+	DefaultBurst = 400
 )
 
 // ExecConfig runs a client-go credential plugin (for example `aws eks get-token`).

@@ -302,8 +302,8 @@ plan over the plan's time: the provider's client-side rate limit (`+"`qps`"+`, d
 		goals = append(goals,
 			goal{What: fmt.Sprintf("provider CPU per object, refresh of %s", k.label), Target: "≤ 2 ms",
 				Measured: fmt.Sprintf("%.2f ms", cpuSlope), Met: met(cpuSlope <= 2)},
-			goal{What: fmt.Sprintf("API requests per object per refresh, %s", k.label), Target: "1 GET",
-				Measured: fmt.Sprintf("%.2f (%s)", reqSlope, perObjectVerbs(k.samples[maxN], maxN)), Met: met(reqSlope <= 1.01 && getsOnly(k.samples[maxN]))},
+			goal{What: fmt.Sprintf("API requests per object per refresh, %s", k.label), Target: "≤ 1 (the floor's: 1 GET)",
+				Measured: fmt.Sprintf("%.3f (%s)", reqSlope, perObjectVerbs(k.samples[maxN], maxN)), Met: met(reqSlope <= 1.01 && atMostOnePerObject(k.samples[maxN], maxN))},
 		)
 	}
 	if !slices.Contains(ns, 100) {
@@ -335,14 +335,15 @@ func perObjectVerbs(ss []refreshSample, n int) string {
 	return strings.Join(parts, ", ") + fmt.Sprintf(" at N = %d", n)
 }
 
-// getsOnly reports whether every request of the samples was a GET of one object.
-func getsOnly(ss []refreshSample) bool {
+// atMostOnePerObject reports whether no sample of n objects made more than n requests
+// (GETs of single objects, or lists that answer many).
+func atMostOnePerObject(ss []refreshSample, n int) bool {
 	for _, x := range ss {
-		if x.requests.verb("get") != x.requests.total() {
+		if x.requests.total() > n {
 			return false
 		}
 	}
-	return true
+	return len(ss) > 0
 }
 
 func capitalize(s string) string {
