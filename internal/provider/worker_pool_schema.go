@@ -169,7 +169,7 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 					"encoding": schema.StringAttribute{MarkdownDescription: "Encoding of `content`: `base64` (write it with `base64encode()`) or " +
 						"`gzip+base64` (`base64gzip()`); `gzip` only with `secret_name`, as Terraform strings cannot hold gzip data. " +
 						"Inline content is checked against it at plan. Default: plain text.", Optional: true, Validators: []validator.String{stringvalidator.OneOf(workerpool.FileEncodings...)}},
-					"append":      schema.BoolAttribute{MarkdownDescription: "Append to the file instead of replacing it. Default `false`.", Optional: true, Computed: true, Default: booldefault.StaticBool(false)},
+					"append": schema.BoolAttribute{MarkdownDescription: "Append to the file instead of replacing it. Default `false`.", Optional: true, Computed: true, Default: booldefault.StaticBool(false)},
 				}},
 				Validators: []validator.List{listvalidator.SizeAtMost(workerpool.MaxFiles)},
 			},
@@ -199,7 +199,7 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "How machines are replaced when a template or the version changes. Default: Cluster API's " +
 					"(`RollingUpdate`, one extra machine, none unavailable); `{}` is the same. `max_surge` and `max_unavailable` may " +
 					"not both be `0` (or `0%`): the rollout could never progress.",
-				Optional:            true,
+				Optional: true,
 				Attributes: map[string]schema.Attribute{
 					"strategy": schema.StringAttribute{MarkdownDescription: "`RollingUpdate`, or `OnDelete` (a machine is replaced only when someone deletes it; the wait then does not require machines to be up to date).",
 						Optional: true, Validators: []validator.String{stringvalidator.OneOf(workerpool.StrategyRollingUpdate, workerpool.StrategyOnDelete)}},
