@@ -54,6 +54,7 @@ type limitRangeModel struct {
 	DefaultRequest types.Map `tfsdk:"default_request"`
 	Max            types.Map `tfsdk:"max"`
 	Min            types.Map `tfsdk:"min"`
+	MaxRatio       types.Map `tfsdk:"max_limit_request_ratio"`
 }
 
 var (
@@ -70,6 +71,7 @@ var (
 	quantityMapType     = types.MapType{ElemType: types.StringType}
 	limitRangeAttrTypes = map[string]attr.Type{
 		"default": quantityMapType, "default_request": quantityMapType, "max": quantityMapType, "min": quantityMapType,
+		"max_limit_request_ratio": quantityMapType,
 	}
 )
 
@@ -129,6 +131,8 @@ func (m tenantModel) spec(ctx context.Context) (tenant.Spec, diag.Diagnostics) {
 			DefaultRequest: quantityMap(ctx, l.DefaultRequest, &diags),
 			Max:            quantityMap(ctx, l.Max, &diags),
 			Min:            quantityMap(ctx, l.Min, &diags),
+
+			MaxLimitRequestRatio: quantityMap(ctx, l.MaxRatio, &diags),
 		}
 	}
 	return s, diags
@@ -225,6 +229,7 @@ func (m *tenantModel) fromObserved(ctx context.Context, o *tenant.Observed, prio
 		written = &tenant.Limits{
 			Default: quantityMap(ctx, pl.Default, &diags), DefaultRequest: quantityMap(ctx, pl.DefaultRequest, &diags),
 			Max: quantityMap(ctx, pl.Max, &diags), Min: quantityMap(ctx, pl.Min, &diags),
+			MaxLimitRequestRatio: quantityMap(ctx, pl.MaxRatio, &diags),
 		}
 	}
 	switch {
@@ -238,13 +243,16 @@ func (m *tenantModel) fromObserved(ctx context.Context, o *tenant.Observed, prio
 		if !prior.LimitRange.IsNull() && !prior.LimitRange.IsUnknown() {
 			diags.Append(prior.LimitRange.As(ctx, &pl, objectAsOptions)...)
 		} else {
-			pl = limitRangeModel{Default: types.MapNull(types.StringType), DefaultRequest: types.MapNull(types.StringType), Max: types.MapNull(types.StringType), Min: types.MapNull(types.StringType)}
+			pl = limitRangeModel{Default: types.MapNull(types.StringType), DefaultRequest: types.MapNull(types.StringType), Max: types.MapNull(types.StringType),
+				Min: types.MapNull(types.StringType), MaxRatio: types.MapNull(types.StringType)}
 		}
 		m.LimitRange = types.ObjectValueMust(limitRangeAttrTypes, map[string]attr.Value{
 			"default":         quantityValues(ctx, o.Limits.Default, pl.Default, &diags),
 			"default_request": quantityValues(ctx, o.Limits.DefaultRequest, pl.DefaultRequest, &diags),
 			"max":             quantityValues(ctx, o.Limits.Max, pl.Max, &diags),
 			"min":             quantityValues(ctx, o.Limits.Min, pl.Min, &diags),
+
+			"max_limit_request_ratio": quantityValues(ctx, o.Limits.MaxLimitRequestRatio, pl.MaxRatio, &diags),
 		})
 	}
 	return diags

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kamaji"
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -76,12 +77,12 @@ var tenantSchema = cachedSchema(buildTenantSchema)
 func buildTenantSchema(ctx context.Context) schema.Schema {
 	quantities := func(what string) schema.MapAttribute {
 		return schema.MapAttribute{
-			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`, `ephemeral-storage`, ...), values quantities (`500m`, `1Gi`).",
-			ElementType:         types.StringType,
-			Optional:            true,
+			MarkdownDescription: what + " Keys are resources of containers (`cpu`, `memory`, `ephemeral-storage`, " +
+				"`hugepages-<size>`, extended resources such as `example.com/gpu`), values quantities (`500m`, `1Gi`). `{}` is the same as leaving it out.",
+			ElementType: types.StringType,
+			Optional:    true,
 			Validators: []validator.Map{
-				mapvalidator.SizeAtLeast(1),
-				mapvalidator.KeysAre(validators.QualifiedName()),
+				mapvalidator.KeysAre(validators.ContainerResourceName()),
 				mapvalidator.ValueStringsAre(validators.Quantity()),
 			},
 		}
@@ -217,24 +218,28 @@ func buildTenantSchema(ctx context.Context) schema.Schema {
 			"quota": schema.MapAttribute{
 				MarkdownDescription: "Hard limits of the ResourceQuota `" + tenant.ResourceQuotaName + "`, e.g. `requests.cpu`, " +
 					"`limits.memory`, `persistentvolumeclaims`, or object counts such as `count/tenantcontrolplanes." + kamaji.Group +
-					"` (the number of clusters). Keys are resource names, values quantities. Without it the tenant has no quota. Updated in place.",
+					"` (the number of clusters). Keys are resource names a ResourceQuota accepts, values quantities (whole numbers for " +
+					"counted resources such as `pods`). Without it, or with `quota = {}`, the tenant has no quota. Updated in place.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators: []validator.Map{
-					mapvalidator.SizeAtLeast(1),
-					mapvalidator.KeysAre(validators.QualifiedName()),
+					mapvalidator.KeysAre(validators.QuotaResourceName()),
 					mapvalidator.ValueStringsAre(validators.Quantity()),
 				},
 			},
 			"limit_range": schema.SingleNestedAttribute{
 				MarkdownDescription: "Container defaults and bounds of the LimitRange `" + tenant.LimitRangeName + "`. Without it the " +
-					"tenant has no LimitRange. Updated in place.",
+					"tenant has no LimitRange. Kubernetes' rules are checked at plan, so that the namespace is never created with " +
+					"a LimitRange the API server refuses: for each resource `min` <= `default_request` <= `default` <= `max`, " +
+					"`max_limit_request_ratio` at least 1 and at most `max`/`min`, and `default_request` = `default` for resources " +
+					"that cannot be overcommitted (hugepages, extended resources). Updated in place.",
 				Optional: true,
 				Attributes: map[string]schema.Attribute{
-					"default":         quantities("Limits of containers that set none."),
-					"default_request": quantities("Requests of containers that set none."),
-					"max":             quantities("Largest limits a container may have."),
-					"min":             quantities("Smallest requests a container may have."),
+					"default":                 quantities("Limits of containers that set none."),
+					"default_request":         quantities("Requests of containers that set none."),
+					"max":                     quantities("Largest limits a container may have."),
+					"min":                     quantities("Smallest requests a container may have."),
+					"max_limit_request_ratio": quantities("Largest ratio of a container's limit to its request, e.g. `{ cpu = \"4\" }`."),
 				},
 			},
 			"force_destroy": schema.BoolAttribute{
@@ -280,6 +285,10 @@ func buildTenantSchema(ctx context.Context) schema.Schema {
 	}
 }
 
+// ValidateConfig checks what the API server would refuse at apply, after the namespace
+// was created (the rules live in the tenant package): a LimitRange's order of min,
+// default_request, default and max, quantities of counted resources, and each member
+// identity listed once.
 func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
@@ -299,49 +308,165 @@ func (r *tenantResource) ValidateConfig(ctx context.Context, req resource.Valida
 			}
 		}
 	}
+	validateQuantities(ctx, path.Root("quota"), m.Quota, &resp.Diagnostics)
+	validateLimitRange(ctx, m.LimitRange, &resp.Diagnostics)
+	validateMembers(ctx, m, &resp.Diagnostics)
+}
+
+// limitAttributes are the attributes of limit_range for the fields of tenant.Limits.
+var limitAttributes = map[tenant.LimitField]string{
+	tenant.FieldMin: "min", tenant.FieldDefaultRequest: "default_request", tenant.FieldDefault: "default",
+	tenant.FieldMax: "max", tenant.FieldMaxRatio: "max_limit_request_ratio",
+}
+
+// validateQuantities refuses fractions of resources counted in whole units. Keys and
+// quantities that do not parse are the attribute validators' to report.
+func validateQuantities(ctx context.Context, at path.Path, m types.Map, diags *diag.Diagnostics) {
+	if !isKnown(ctx, m) || m.IsNull() {
+		return
+	}
+	for k, v := range m.Elements() {
+		s, ok := v.(types.String)
+		if !ok || s.IsUnknown() || s.IsNull() {
+			continue
+		}
+		if q, err := apiresource.ParseQuantity(s.ValueString()); err == nil {
+			if err := tenant.CheckQuantity(k, q); err != nil {
+				diags.AddAttributeError(at.AtMapKey(k), "Invalid Quantity", fmt.Sprintf("%s: %s.", at.AtMapKey(k), capitalize(err.Error())))
+			}
+		}
+	}
+}
+
+// validateLimitRange refuses what Kubernetes' LimitRange validation refuses, naming both
+// attributes of a broken order.
+func validateLimitRange(ctx context.Context, o types.Object, diags *diag.Diagnostics) {
+	if !isKnown(ctx, o) || o.IsNull() {
+		return
+	}
+	var l limitRangeModel
+	if !objectAs(ctx, o, &l, diags) {
+		return
+	}
+	at := path.Root("limit_range")
+	limits := &tenant.Limits{}
+	known := true
+	for field, m := range map[tenant.LimitField]types.Map{
+		tenant.FieldMin: l.Min, tenant.FieldDefaultRequest: l.DefaultRequest, tenant.FieldDefault: l.Default,
+		tenant.FieldMax: l.Max, tenant.FieldMaxRatio: l.MaxRatio,
+	} {
+		validateQuantities(ctx, at.AtName(limitAttributes[field]), m, diags)
+		if !isKnown(ctx, m) {
+			known = false
+			continue
+		}
+		var parsed map[string]apiresource.Quantity
+		for k, v := range m.Elements() {
+			s, ok := v.(types.String)
+			if !ok || s.IsNull() {
+				continue
+			}
+			q, err := apiresource.ParseQuantity(s.ValueString())
+			if err != nil {
+				continue
+			}
+			if parsed == nil {
+				parsed = map[string]apiresource.Quantity{}
+			}
+			parsed[k] = q
+		}
+		switch field {
+		case tenant.FieldMin:
+			limits.Min = parsed
+		case tenant.FieldDefaultRequest:
+			limits.DefaultRequest = parsed
+		case tenant.FieldDefault:
+			limits.Default = parsed
+		case tenant.FieldMax:
+			limits.Max = parsed
+		default:
+			limits.MaxLimitRequestRatio = parsed
+		}
+	}
+	if !known {
+		return
+	}
+	for _, e := range tenant.CheckLimits(limits) {
+		field := at.AtName(limitAttributes[e.Field]).AtMapKey(e.Resource)
+		detail := fmt.Sprintf("limit_range.%s[%q] %s %s", limitAttributes[e.Field], e.Resource, e.Value.String(), e.Rule)
+		if e.Other != "" {
+			detail += fmt.Sprintf(" limit_range.%s[%q] %s", limitAttributes[e.Other], e.Resource, e.OtherValue.String())
+		}
+		diags.AddAttributeError(field, "Invalid Limit Range", detail+". Kubernetes would refuse this LimitRange after creating the "+
+			"tenant's namespace: correct the values so that for each resource min <= default_request <= default <= max.")
+	}
+}
+
+// validateMembers refuses member entries that name one identity twice: under two roles, or
+// a ServiceAccount with and without the tenant's namespace written out. Members of other
+// kinds must not have a namespace, and ServiceAccount names are DNS subdomains.
+func validateMembers(ctx context.Context, m tenantModel, diags *diag.Diagnostics) {
 	if m.Members.IsUnknown() || m.Members.IsNull() {
 		return
 	}
 	var members []memberModel
-	resp.Diagnostics.Append(m.Members.ElementsAs(ctx, &members, false)...)
-	tenantNamespace := m.Namespace.ValueString()
-	if m.Namespace.IsNull() {
-		tenantNamespace = tenant.DefaultNamespace(m.Name.ValueString())
-	}
-	seen := map[string]bool{}
+	diags.Append(m.Members.ElementsAs(ctx, &members, false)...)
+	at := path.Root("members")
+	var known []tenant.Member
+	var entries []memberModel
 	for _, mm := range members {
 		if mm.Kind.IsUnknown() {
 			continue
 		}
-		at := path.Root("members")
-		if mm.Kind.ValueString() == tenant.KindServiceAccount && !mm.Name.IsUnknown() && !mm.Namespace.IsUnknown() && !mm.Role.IsUnknown() &&
-			!m.Namespace.IsUnknown() && !m.Name.IsUnknown() {
-			// With and without the tenant's namespace written out, these are one subject.
-			ns := mm.Namespace.ValueString()
-			if ns == "" {
-				ns = tenantNamespace
-			}
-			key := ns + "/" + mm.Name.ValueString() + "/" + mm.Role.ValueString()
-			if seen[key] {
-				resp.Diagnostics.AddAttributeError(at, "Duplicate Member",
-					fmt.Sprintf("ServiceAccount %s/%s is listed twice with role %s (once with the tenant's namespace written out, once without). Keep one.",
-						ns, mm.Name.ValueString(), mm.Role.ValueString()))
-			}
-			seen[key] = true
-		}
 		switch mm.Kind.ValueString() {
 		case tenant.KindServiceAccount:
 			if !mm.Name.IsUnknown() {
-				validateString(ctx, validators.DNS1123Subdomain(), at, mm.Name, &resp.Diagnostics)
+				validateString(ctx, validators.DNS1123Subdomain(), at, mm.Name, diags)
 			}
 		default:
 			if !mm.Namespace.IsNull() {
-				resp.Diagnostics.AddAttributeError(at, "Namespace Only For Service Accounts",
+				diags.AddAttributeError(at, "Namespace Only For Service Accounts",
 					fmt.Sprintf("Member %s %q has a namespace, but only ServiceAccount members have one. Remove namespace.",
 						mm.Kind.ValueString(), mm.Name.ValueString()))
 			}
 		}
+		if mm.Name.IsUnknown() || mm.Namespace.IsUnknown() || mm.Role.IsUnknown() {
+			continue
+		}
+		known = append(known, tenant.Member{Kind: mm.Kind.ValueString(), Name: mm.Name.ValueString(), Namespace: mm.Namespace.ValueString(), Role: mm.Role.ValueString()})
+		entries = append(entries, mm)
 	}
+	if m.Namespace.IsUnknown() || m.Name.IsUnknown() {
+		return
+	}
+	tenantNamespace := m.Namespace.ValueString()
+	if m.Namespace.IsNull() {
+		tenantNamespace = tenant.DefaultNamespace(m.Name.ValueString())
+	}
+	for _, c := range tenant.CheckMembers(known, tenantNamespace) {
+		first, second := known[c.First], known[c.Second]
+		elem, d := types.ObjectValueFrom(ctx, memberAttrTypes, entries[c.Second])
+		diags.Append(d...)
+		if first.Role != second.Role {
+			diags.AddAttributeError(at.AtSetValue(elem), "Member Listed Under Two Roles",
+				fmt.Sprintf("%s is listed under two roles: %s and %s. RBAC grants the union of both, so the weaker role would "+
+					"mean nothing. List the identity once, with the role it should have.", first.Identity(tenantNamespace),
+					memberEntry(entries[c.First]), memberEntry(entries[c.Second])))
+			continue
+		}
+		diags.AddAttributeError(at.AtSetValue(elem), "Duplicate Member",
+			fmt.Sprintf("%s is listed twice with role %s: %s and %s (once with the tenant's namespace written out, once without). Keep one.",
+				first.Identity(tenantNamespace), first.Role, memberEntry(entries[c.First]), memberEntry(entries[c.Second])))
+	}
+}
+
+// memberEntry writes a member as it appears in the configuration.
+func memberEntry(m memberModel) string {
+	s := fmt.Sprintf("{ kind = %q, name = %q", m.Kind.ValueString(), m.Name.ValueString())
+	if !m.Namespace.IsNull() {
+		s += fmt.Sprintf(", namespace = %q", m.Namespace.ValueString())
+	}
+	return s + fmt.Sprintf(", role = %q }", m.Role.ValueString())
 }
 
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {

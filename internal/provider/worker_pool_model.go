@@ -209,7 +209,8 @@ func (m *workerPoolModel) fromObserved(ctx context.Context, o *workerpool.Observ
 	}
 	fileType := poolAttrTypes("files")
 	m.Files = types.ListNull(types.ObjectType{AttrTypes: fileType})
-	if len(s.Files) > 0 {
+	// files = [] means no files, and stays [] as written.
+	if len(s.Files) > 0 || (!prior.Files.IsNull() && !prior.Files.IsUnknown()) {
 		files := make([]fileModel, 0, len(s.Files))
 		for _, f := range s.Files {
 			fm := fileModel{
@@ -252,13 +253,18 @@ func (m *workerPoolModel) fromObserved(ctx context.Context, o *workerpool.Observ
 			ro.Strategy = types.StringNull()
 		}
 		m.Rollout = objectValue(ctx, poolAttrTypes("rollout"), ro, &diags)
+	} else if isEmptyObject(prior.Rollout) {
+		// rollout = {} means Cluster API's defaults, as no rollout does: keep it as written.
+		m.Rollout = prior.Rollout
 	}
 	m.HealthCheck = types.ObjectNull(poolAttrTypes("health_check"))
 	if h := s.HealthCheck; h != nil {
 		condType := types.ObjectType{AttrTypes: poolAttrTypes("health_check", "unhealthy_node_conditions")}
 		conds := types.ListNull(condType)
-		if len(h.UnhealthyNodeConditions) > 0 {
-			var cs []nodeConditionModel
+		var priorHealth healthCheckModel
+		priorConds := objectAs(ctx, prior.HealthCheck, &priorHealth, &diags) && !priorHealth.UnhealthyNodeConditions.IsNull() && !priorHealth.UnhealthyNodeConditions.IsUnknown()
+		if len(h.UnhealthyNodeConditions) > 0 || priorConds {
+			cs := []nodeConditionModel{}
 			for _, c := range h.UnhealthyNodeConditions {
 				cs = append(cs, nodeConditionModel{Type: types.StringValue(c.Type), Status: types.StringValue(c.Status), TimeoutSeconds: types.Int64Value(c.TimeoutSeconds)})
 			}
@@ -287,4 +293,18 @@ func (m *workerPoolModel) fromObserved(ctx context.Context, o *workerpool.Observ
 		m.WaitForReady = types.BoolValue(true)
 	}
 	return diags
+}
+
+// isEmptyObject reports whether v is a known object whose attributes are all null, such
+// as rollout = {}.
+func isEmptyObject(v types.Object) bool {
+	if v.IsNull() || v.IsUnknown() {
+		return false
+	}
+	for _, a := range v.Attributes() {
+		if !a.IsNull() {
+			return false
+		}
+	}
+	return true
 }

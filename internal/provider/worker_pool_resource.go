@@ -53,38 +53,124 @@ type workerPoolResource struct {
 	lifecycle[workerPoolModel, *workerpool.Client, workerpool.Status]
 }
 
-// ValidateConfig checks the rules that span attributes: min <= max, no rolling-update
-// settings with OnDelete, a non-empty health check.
+// ValidateConfig checks the rules that span attributes or list entries, as Cluster API's
+// webhooks and the kubelet would at apply (the rules live in the workerpool package):
+// min <= max, a rollout that can progress, no rolling-update settings with OnDelete, a
+// health check that checks something, unique taints and file paths, inline file content
+// in its encoding, and the number and size of the kubelet's flags.
 func (r *workerPoolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
 		return
 	}
+	diags := &resp.Diagnostics
 	var a autoscalingModel
-	if objectAs(ctx, m.Autoscaling, &a, &resp.Diagnostics) && !a.Min.IsUnknown() && !a.Max.IsUnknown() && a.Min.ValueInt64() > a.Max.ValueInt64() {
-		resp.Diagnostics.AddAttributeError(path.Root("autoscaling").AtName("min"), "Autoscaling Minimum Above Maximum",
-			fmt.Sprintf("autoscaling.min (%d) is larger than autoscaling.max (%d): the autoscaler could never satisfy it. Lower min or raise max.",
-				a.Min.ValueInt64(), a.Max.ValueInt64()))
+	if objectAs(ctx, m.Autoscaling, &a, diags) && !a.Min.IsUnknown() && !a.Max.IsUnknown() {
+		if err := workerpool.CheckAutoscaling(workerpool.Autoscaling{Min: a.Min.ValueInt64(), Max: a.Max.ValueInt64()}); err != nil {
+			diags.AddAttributeError(path.Root("autoscaling").AtName("min"), "Autoscaling Minimum Above Maximum", "autoscaling."+err.Error()+".")
+		}
 	}
+	validatePoolRollout(ctx, m, diags)
+	var h healthCheckModel
+	if objectAs(ctx, m.HealthCheck, &h, diags) && h.NodeStartupTimeoutSeconds.IsNull() &&
+		(h.UnhealthyNodeConditions.IsNull() || (!h.UnhealthyNodeConditions.IsUnknown() && len(h.UnhealthyNodeConditions.Elements()) == 0)) {
+		diags.AddAttributeError(path.Root("health_check"), "Health Check Checks Nothing",
+			"health_check needs node_startup_timeout_seconds or unhealthy_node_conditions (or both), e.g. "+
+				"unhealthy_node_conditions = [{ type = \"Ready\", status = \"False\", timeout_seconds = 300 }]. Remove health_check for no MachineHealthCheck.")
+	}
+	validatePoolTaints(ctx, m, diags)
+	validatePoolFiles(ctx, m, diags)
+	if isKnown(ctx, m.NodeLabels) {
+		labels := mapOf(ctx, m.NodeLabels, diags)
+		if err := workerpool.CheckNodeLabelsArg(labels); err != nil {
+			diags.AddAttributeError(path.Root("node_labels"), "Node Labels Too Long", capitalize(err.Error())+".")
+		}
+		if isKnown(ctx, m.KubeletExtraArgs) {
+			if err := workerpool.CheckKubeletArgCount(mapOf(ctx, m.KubeletExtraArgs, diags), labels); err != nil {
+				diags.AddAttributeError(path.Root("kubelet_extra_args"), "Too Many Kubelet Flags", capitalize(err.Error())+".")
+			}
+		}
+	}
+}
+
+func validatePoolRollout(ctx context.Context, m workerPoolModel, diags *diag.Diagnostics) {
 	var ro rolloutModel
-	if objectAs(ctx, m.Rollout, &ro, &resp.Diagnostics) && ro.Strategy.ValueString() == workerpool.StrategyOnDelete {
+	if !objectAs(ctx, m.Rollout, &ro, diags) {
+		return
+	}
+	if ro.Strategy.ValueString() == workerpool.StrategyOnDelete {
 		for name, v := range map[string]types.String{"max_surge": ro.MaxSurge, "max_unavailable": ro.MaxUnavailable} {
 			if !v.IsNull() {
-				resp.Diagnostics.AddAttributeError(path.Root("rollout").AtName(name), "Rolling Update Setting With OnDelete",
+				diags.AddAttributeError(path.Root("rollout").AtName(name), "Rolling Update Setting With OnDelete",
 					fmt.Sprintf("rollout.%s only applies to strategy = \"RollingUpdate\"; with \"OnDelete\" machines are replaced when "+
 						"someone deletes them. Remove it or change the strategy.", name))
 			}
 		}
+		return
 	}
-	if !m.Rollout.IsNull() && !m.Rollout.IsUnknown() && ro.Strategy.IsNull() && ro.MaxSurge.IsNull() && ro.MaxUnavailable.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("rollout"), "Rollout Sets Nothing",
-			"rollout = {} sets nothing: give strategy, max_surge or max_unavailable, or remove rollout for Cluster API's defaults.")
+	if ro.Strategy.IsUnknown() || ro.MaxSurge.IsUnknown() || ro.MaxUnavailable.IsUnknown() {
+		return
 	}
-	var h healthCheckModel
-	if objectAs(ctx, m.HealthCheck, &h, &resp.Diagnostics) && h.NodeStartupTimeoutSeconds.IsNull() && h.UnhealthyNodeConditions.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("health_check"), "Health Check Checks Nothing",
-			"health_check needs node_startup_timeout_seconds or unhealthy_node_conditions (or both), e.g. "+
-				"unhealthy_node_conditions = [{ type = \"Ready\", status = \"False\", timeout_seconds = 300 }].")
+	err := workerpool.CheckRollout(workerpool.Rollout{Strategy: ro.Strategy.ValueString(), MaxSurge: ro.MaxSurge.ValueString(), MaxUnavailable: ro.MaxUnavailable.ValueString()})
+	if err != nil {
+		at := path.Root("rollout").AtName("max_unavailable")
+		if ro.MaxUnavailable.IsNull() {
+			at = path.Root("rollout").AtName("max_surge")
+		}
+		diags.AddAttributeError(at, "Rollout Can Never Progress", "rollout: "+err.Error()+". Cluster API refuses such a MachineDeployment.")
+	}
+}
+
+// validatePoolTaints refuses two taints with one key and effect.
+func validatePoolTaints(ctx context.Context, m workerPoolModel, diags *diag.Diagnostics) {
+	if !isKnown(ctx, m.NodeTaints) || m.NodeTaints.IsNull() {
+		return
+	}
+	var taints []taintModel
+	diags.Append(m.NodeTaints.ElementsAs(ctx, &taints, false)...)
+	var known []workerpool.Taint
+	var index []int
+	for i, t := range taints {
+		if !t.Key.IsUnknown() && !t.Effect.IsUnknown() {
+			known = append(known, workerpool.Taint{Key: t.Key.ValueString(), Effect: t.Effect.ValueString()})
+			index = append(index, i)
+		}
+	}
+	for _, d := range workerpool.CheckTaints(known) {
+		first, second := index[d.First], index[d.Second]
+		diags.AddAttributeError(path.Root("node_taints").AtListIndex(second), "Duplicate Node Taint",
+			fmt.Sprintf("node_taints[%d] and node_taints[%d] have the same %s: Kubernetes refuses a Node with both, so the machines "+
+				"would never register. Keep one, or give them different keys or effects.", first, second, d.What))
+	}
+}
+
+// validatePoolFiles refuses two files with one path and inline content that is not in its
+// declared encoding.
+func validatePoolFiles(ctx context.Context, m workerPoolModel, diags *diag.Diagnostics) {
+	if !isKnown(ctx, m.Files) || m.Files.IsNull() {
+		return
+	}
+	var files []fileModel
+	diags.Append(m.Files.ElementsAs(ctx, &files, false)...)
+	var known []workerpool.File
+	var index []int
+	for i, f := range files {
+		if !f.Content.IsNull() && !f.Content.IsUnknown() && !f.Encoding.IsUnknown() {
+			if err := workerpool.CheckFileContent(f.Content.ValueString(), f.Encoding.ValueString()); err != nil {
+				diags.AddAttributeError(path.Root("files").AtListIndex(i).AtName("content"), "Invalid File Content",
+					fmt.Sprintf("files[%d].content: %s.", i, capitalize(err.Error())))
+			}
+		}
+		if !f.Path.IsUnknown() {
+			known = append(known, workerpool.File{Path: f.Path.ValueString()})
+			index = append(index, i)
+		}
+	}
+	for _, d := range workerpool.CheckFilePaths(known) {
+		first, second := index[d.First], index[d.Second]
+		diags.AddAttributeError(path.Root("files").AtListIndex(second).AtName("path"), "Duplicate File Path",
+			fmt.Sprintf("files[%d] and files[%d] have the same %s: Cluster API refuses a KubeadmConfigTemplate that writes one path "+
+				"twice. Merge them into one file, or change one path.", first, second, d.What))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -26,13 +25,11 @@ import (
 	"github.com/qumulus/terraform-provider-qumulus/internal/workerpool"
 )
 
-var intOrPercentPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)%?$`)
-
-func intOrPercentAttribute(description string) schema.StringAttribute {
+func intOrPercentAttribute(description string, check validator.String) schema.StringAttribute {
 	return schema.StringAttribute{
 		MarkdownDescription: description + " A number (`1`) or a percentage of the replicas (`25%`).",
 		Optional:            true,
-		Validators:          []validator.String{stringvalidator.RegexMatches(intOrPercentPattern, "must be a whole number or a percentage such as 25%")},
+		Validators:          []validator.String{check},
 	}
 }
 
@@ -117,7 +114,7 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 			"failure_domain": schema.StringAttribute{
 				MarkdownDescription: "Failure domain (availability zone) of the machines, one the infrastructure provider reports for the cluster. Changing it is a rolling update.",
 				Optional:            true,
-				Validators:          []validator.String{nonEmpty, stringvalidator.LengthAtMost(256)},
+				Validators:          []validator.String{nonEmpty, stringvalidator.LengthAtMost(workerpool.MaxFailureDomainLength)},
 			},
 			"node_labels": schema.MapAttribute{
 				MarkdownDescription: "Labels of the Nodes. Cluster API does not copy arbitrary Machine labels to Nodes, so these " +
@@ -133,10 +130,12 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 				},
 			},
 			"node_taints": schema.ListNestedAttribute{
-				MarkdownDescription: "Taints the Nodes register with (kubeadm's `nodeRegistration.taints`). Changing them is a rolling update.",
-				Optional:            true,
+				MarkdownDescription: "Taints the Nodes register with (kubeadm's `nodeRegistration.taints`). `[]` is the same as " +
+					"leaving it out: no taints. Changing them is a rolling update.",
+				Optional:   true,
+				Validators: []validator.List{listvalidator.SizeAtMost(workerpool.MaxTaints)},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"key":   schema.StringAttribute{MarkdownDescription: "Taint key.", Required: true, Validators: []validator.String{validators.QualifiedName()}},
+					"key":   schema.StringAttribute{MarkdownDescription: "Taint key. Two taints may not have the same key and effect.", Required: true, Validators: []validator.String{validators.QualifiedName()}},
 					"value": schema.StringAttribute{MarkdownDescription: "Taint value; leave it out for none.", Optional: true, Validators: []validator.String{nonEmpty, validators.LabelValue()}},
 					"effect": schema.StringAttribute{MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`.", Required: true,
 						Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")}},
@@ -144,33 +143,38 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 			},
 			"kubelet_extra_args": schema.MapAttribute{
 				MarkdownDescription: "Extra kubelet flags without the leading `--`, e.g. `{ \"max-pods\" = \"110\" }` " +
-					"(kubeadm's `kubeletExtraArgs`). Node labels go in `node_labels`. Changing them is a rolling update.",
+					"(kubeadm's `kubeletExtraArgs`). The flags the provider writes from other attributes are refused here: " +
+					"`node-labels` (use `node_labels`) and `register-with-taints` (use `node_taints`). At most " +
+					fmt.Sprintf("%d flags, counting the `node-labels` flag `node_labels` makes; values at most %d characters. ", workerpool.MaxKubeletArgs, workerpool.MaxKubeletArgValue) +
+					"`{}` is the same as leaving it out. Changing them is a rolling update.",
 				ElementType: types.StringType,
 				Optional:    true,
-				Validators: []validator.Map{mapvalidator.KeysAre(
-					stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`), "must be a kubelet flag name without the leading --, e.g. max-pods"),
-					stringvalidator.NoneOf(workerpool.NodeLabelsArg),
-				)},
+				Validators:  []validator.Map{mapvalidator.KeysAre(validators.KubeletArgName()), mapvalidator.ValueStringsAre(validators.KubeletArgValue())},
 			},
 			"files": schema.ListNestedAttribute{
 				MarkdownDescription: "Files written on the machines before kubeadm runs. Give `content`, or `secret_name` and " +
 					"`secret_key` to take the content from a Secret in the namespace (for anything secret: `content` is " +
-					"stored in the template and in the Terraform state). Changing them is a rolling update.",
+					fmt.Sprintf("stored in the template and in the Terraform state). Each path at most once; at most %d files. ", workerpool.MaxFiles) +
+					"`[]` is the same as leaving it out: no files. Changing them is a rolling update.",
 				Optional: true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"path":        schema.StringAttribute{MarkdownDescription: "Absolute path of the file.", Required: true, Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^/`), "must be an absolute path")}},
-					"content":     schema.StringAttribute{MarkdownDescription: "Content of the file (not empty: leave out content and secret_name for an empty file).", Optional: true, Validators: []validator.String{nonEmpty, stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("secret_name"))}},
+					"path": schema.StringAttribute{MarkdownDescription: fmt.Sprintf("Absolute path of the file, at most %d characters.", workerpool.MaxFilePathLength), Required: true, Validators: []validator.String{validators.FilePath()}},
+					"content": schema.StringAttribute{MarkdownDescription: fmt.Sprintf("Content of the file, at most %d bytes, in `encoding` "+
+						"(not empty: leave out content and secret_name for an empty file).", workerpool.MaxFileContentLength), Optional: true,
+						Validators: []validator.String{nonEmpty, stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("secret_name"))}},
 					"secret_name": schema.StringAttribute{MarkdownDescription: "Secret in the namespace that holds the content.", Optional: true, Validators: []validator.String{validators.DNS1123Subdomain(), stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("secret_key"))}},
-					"secret_key":  schema.StringAttribute{MarkdownDescription: "Key of the content in the Secret.", Optional: true, Validators: []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("secret_name"))}},
-					"owner":       schema.StringAttribute{MarkdownDescription: "Owner, `user:group`, e.g. `root:root`.", Optional: true, Validators: []validator.String{nonEmpty}},
-					"permissions": schema.StringAttribute{MarkdownDescription: "Permissions in octal, e.g. `0644`.", Optional: true, Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^0?[0-7]{3,4}$`), "must be octal permissions such as 0644")}},
-					"encoding":    schema.StringAttribute{MarkdownDescription: "Encoding of `content`: `base64`, `gzip` or `gzip+base64`. Default: plain text.", Optional: true, Validators: []validator.String{stringvalidator.OneOf("base64", "gzip", "gzip+base64")}},
-					"append":      schema.BoolAttribute{MarkdownDescription: "Append to the file instead of replacing it. Default `false`.", Optional: true, Computed: true, Default: booldefault.StaticBool(false)},
+					"secret_key":  schema.StringAttribute{MarkdownDescription: "Key of the content in the Secret.", Optional: true, Validators: []validator.String{validators.SecretKey(), stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("secret_name"))}},
+					"owner":       schema.StringAttribute{MarkdownDescription: "Owner, `user` or `user:group`, e.g. `root:root`.", Optional: true, Validators: []validator.String{validators.FileOwner()}},
+					"permissions": schema.StringAttribute{MarkdownDescription: "Permissions in octal, e.g. `0644`.", Optional: true, Validators: []validator.String{validators.FilePermissions()}},
+					"encoding": schema.StringAttribute{MarkdownDescription: "Encoding of `content`: `base64` (write it with `base64encode()`) or " +
+						"`gzip+base64` (`base64gzip()`); `gzip` only with `secret_name`, as Terraform strings cannot hold gzip data. " +
+						"Inline content is checked against it at plan. Default: plain text.", Optional: true, Validators: []validator.String{stringvalidator.OneOf(workerpool.FileEncodings...)}},
+					"append": schema.BoolAttribute{MarkdownDescription: "Append to the file instead of replacing it. Default `false`.", Optional: true, Computed: true, Default: booldefault.StaticBool(false)},
 				}},
-				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+				Validators: []validator.List{listvalidator.SizeAtMost(workerpool.MaxFiles)},
 			},
-			"pre_kubeadm_commands":  stringListAttribute("Commands run on each machine before `kubeadm join`. Changing them is a rolling update.", false, nonEmpty),
-			"post_kubeadm_commands": stringListAttribute("Commands run on each machine after `kubeadm join`. Changing them is a rolling update.", false, nonEmpty),
+			"pre_kubeadm_commands":  commandsAttribute("Commands run on each machine before `kubeadm join`."),
+			"post_kubeadm_commands": commandsAttribute("Commands run on each machine after `kubeadm join`."),
 			"infrastructure": schema.SingleNestedAttribute{
 				MarkdownDescription: "The machines' infrastructure template, of any Cluster API infrastructure provider " +
 					"installed in the management cluster.",
@@ -192,13 +196,15 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 				},
 			},
 			"rollout": schema.SingleNestedAttribute{
-				MarkdownDescription: "How machines are replaced when a template or the version changes. Default: Cluster API's (`RollingUpdate`, one extra machine, none unavailable).",
-				Optional:            true,
+				MarkdownDescription: "How machines are replaced when a template or the version changes. Default: Cluster API's " +
+					"(`RollingUpdate`, one extra machine, none unavailable); `{}` is the same. `max_surge` and `max_unavailable` may " +
+					"not both be `0` (or `0%`): the rollout could never progress.",
+				Optional: true,
 				Attributes: map[string]schema.Attribute{
 					"strategy": schema.StringAttribute{MarkdownDescription: "`RollingUpdate`, or `OnDelete` (a machine is replaced only when someone deletes it; the wait then does not require machines to be up to date).",
 						Optional: true, Validators: []validator.String{stringvalidator.OneOf(workerpool.StrategyRollingUpdate, workerpool.StrategyOnDelete)}},
-					"max_surge":       intOrPercentAttribute("Machines above `replicas` during a rolling update."),
-					"max_unavailable": intOrPercentAttribute("Machines that may be unavailable during a rolling update."),
+					"max_surge":       intOrPercentAttribute("Machines above `replicas` during a rolling update.", validators.IntOrPercent()),
+					"max_unavailable": intOrPercentAttribute("Machines that may be unavailable during a rolling update, at most `100%`.", validators.MaxUnavailable()),
 				},
 			},
 			"health_check": schema.SingleNestedAttribute{
@@ -206,18 +212,18 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 				Optional:            true,
 				Attributes: map[string]schema.Attribute{
 					"node_startup_timeout_seconds": schema.Int64Attribute{MarkdownDescription: "How long a machine may take to get a Node before it is replaced, at least 30. Default: Cluster API's (10 minutes); `0` disables the check.", Optional: true,
-						Validators: []validator.Int64{int64validator.Any(int64validator.OneOf(0), int64validator.Between(30, math.MaxInt32))}},
+						Validators: []validator.Int64{int64validator.Any(int64validator.OneOf(0), int64validator.Between(workerpool.MinNodeStartupTimeoutSeconds, math.MaxInt32))}},
 					"unhealthy_node_conditions": schema.ListNestedAttribute{
-						MarkdownDescription: "Node conditions that make a machine unhealthy, e.g. `{ type = \"Ready\", status = \"False\", timeout_seconds = 300 }`.",
+						MarkdownDescription: "Node conditions that make a machine unhealthy, e.g. `{ type = \"Ready\", status = \"False\", timeout_seconds = 300 }`. `[]` is the same as leaving it out.",
 						Optional:            true,
-						Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
+						Validators:          []validator.List{listvalidator.SizeAtMost(workerpool.MaxNodeConditions)},
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"type":            schema.StringAttribute{MarkdownDescription: "Node condition type, e.g. `Ready`.", Required: true, Validators: []validator.String{nonEmpty}},
 							"status":          schema.StringAttribute{MarkdownDescription: "`True`, `False` or `Unknown`.", Required: true, Validators: []validator.String{stringvalidator.OneOf("True", "False", "Unknown")}},
 							"timeout_seconds": schema.Int64Attribute{MarkdownDescription: "How long the condition must hold.", Required: true, Validators: []validator.Int64{int64validator.Between(0, math.MaxInt32)}},
 						}},
 					},
-					"max_unhealthy": intOrPercentAttribute("Stop remediating when more machines than this are unhealthy."),
+					"max_unhealthy": intOrPercentAttribute("Stop remediating when more machines than this are unhealthy.", validators.IntOrPercent()),
 				},
 			},
 			"wait_for_ready": schema.BoolAttribute{
@@ -242,6 +248,14 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+}
+
+// commandsAttribute is a list of commands run on the machines, within Cluster API's bounds.
+func commandsAttribute(description string) schema.ListAttribute {
+	a := stringListAttribute(description+fmt.Sprintf(" At most %d, each at most %d characters. `[]` is the same as leaving it out. ", workerpool.MaxCommands, workerpool.MaxCommandLength)+
+		"Changing them is a rolling update.", false, stringvalidator.LengthAtLeast(1), validators.Command())
+	a.Validators = append(a.Validators, listvalidator.SizeAtMost(workerpool.MaxCommands))
+	return a
 }
 
 var workerPoolSchemaType = sync.OnceValue(func() attr.Type { return workerPoolSchema(context.Background()).Type() })

@@ -286,6 +286,7 @@ func (o *Observed) observeLimits(l *corev1.LimitRange) {
 		o.Limits.DefaultRequest = quantities(item.DefaultRequest)
 		o.Limits.Max = quantities(item.Max)
 		o.Limits.Min = quantities(item.Min)
+		o.Limits.MaxLimitRequestRatio = quantities(item.MaxLimitRequestRatio)
 	}
 }
 

@@ -108,6 +108,8 @@ type Limits struct {
 	DefaultRequest map[string]resource.Quantity
 	Max            map[string]resource.Quantity
 	Min            map[string]resource.Quantity
+	// MaxLimitRequestRatio bounds a container's limit divided by its request.
+	MaxLimitRequestRatio map[string]resource.Quantity
 }
 
 // Defaulted returns l as the API server stores it: a resource with a max but no default
@@ -117,7 +119,7 @@ func (l *Limits) Defaulted() *Limits {
 	if l == nil {
 		return nil
 	}
-	out := &Limits{Default: maps.Clone(l.Default), DefaultRequest: maps.Clone(l.DefaultRequest), Max: l.Max, Min: l.Min}
+	out := &Limits{Default: maps.Clone(l.Default), DefaultRequest: maps.Clone(l.DefaultRequest), Max: l.Max, Min: l.Min, MaxLimitRequestRatio: l.MaxLimitRequestRatio}
 	fill := func(into *map[string]resource.Quantity, from map[string]resource.Quantity) {
 		for k, v := range from {
 			if _, ok := (*into)[k]; !ok {
@@ -141,7 +143,8 @@ func SameLimits(written, observed *Limits) bool {
 		return w == nil && observed == nil
 	}
 	return sameQuantities(w.Default, observed.Default) && sameQuantities(w.DefaultRequest, observed.DefaultRequest) &&
-		sameQuantities(w.Max, observed.Max) && sameQuantities(w.Min, observed.Min)
+		sameQuantities(w.Max, observed.Max) && sameQuantities(w.Min, observed.Min) &&
+		sameQuantities(w.MaxLimitRequestRatio, observed.MaxLimitRequestRatio)
 }
 
 func sameQuantities(a, b map[string]resource.Quantity) bool {
@@ -401,6 +404,9 @@ func (s Spec) LimitRangeApply() *corev1ac.LimitRangeApplyConfiguration {
 	}
 	if len(s.Limits.Min) > 0 {
 		item.WithMin(resourceList(s.Limits.Min))
+	}
+	if len(s.Limits.MaxLimitRequestRatio) > 0 {
+		item.WithMaxLimitRequestRatio(resourceList(s.Limits.MaxLimitRequestRatio))
 	}
 	return corev1ac.LimitRange(LimitRangeName, s.Namespace).
 		WithLabels(s.labels()).
