@@ -245,20 +245,22 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 	m.Annotations = stringMap(s.Annotations, prior.Annotations)
 
 	n := s.Network
+	var pn networkModel
+	objectAs(ctx, prior.Network, &pn, &diags)
 	m.Network = objectValue(ctx, attrTypes("network"), networkModel{
 		ServiceType:              optionalString(n.ServiceType),
-		ServiceLabels:            nullableMap(n.ServiceLabels),
-		ServiceAnnotations:       nullableMap(n.ServiceAnnotations),
+		ServiceLabels:            observedMap(n.ServiceLabels, pn.ServiceLabels),
+		ServiceAnnotations:       observedMap(n.ServiceAnnotations, pn.ServiceAnnotations),
 		Address:                  optionalString(n.Address),
 		AdvertiseAddress:         optionalString(n.AdvertiseAddress),
 		Port:                     int64Value(n.Port),
-		CertSANs:                 nullableList(n.CertSANs),
+		CertSANs:                 observedList(n.CertSANs, pn.CertSANs),
 		ServiceCIDRs:             nullableList(n.ServiceCIDRs),
 		PodCIDRs:                 nullableList(n.PodCIDRs),
 		DNSServiceIPs:            nullableList(n.DNSServiceIPs),
 		ClusterDomain:            optionalString(n.ClusterDomain),
 		LoadBalancerClass:        optionalString(n.LoadBalancerClass),
-		LoadBalancerSourceRanges: nullableList(n.LoadBalancerSourceRanges),
+		LoadBalancerSourceRanges: observedList(n.LoadBalancerSourceRanges, pn.LoadBalancerSourceRanges),
 	}, &diags)
 
 	// An empty addons = {} sends nothing and reads back as nothing: keep its shape.
@@ -270,15 +272,20 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 			Konnectivity: types.ObjectNull(attrTypes("addons", "konnectivity")),
 		}
 		if k := a.Konnectivity; k != nil {
+			var pa addonsModel
+			var pk konnectivityModel
+			if objectAs(ctx, prior.Addons, &pa, &diags) {
+				objectAs(ctx, pa.Konnectivity, &pk, &diags)
+			}
 			addons.Konnectivity = objectValue(ctx, attrTypes("addons", "konnectivity"), konnectivityModel{
 				ServerImage:     optionalString(k.ServerImage),
 				ServerVersion:   optionalString(k.ServerVersion),
 				ServerPort:      int64Value(k.ServerPort),
-				ServerExtraArgs: nullableList(k.ServerExtraArgs),
+				ServerExtraArgs: observedList(k.ServerExtraArgs, pk.ServerExtraArgs),
 				AgentImage:      optionalString(k.AgentImage),
 				AgentVersion:    optionalString(k.AgentVersion),
 				AgentMode:       optionalString(k.AgentMode),
-				AgentExtraArgs:  nullableList(k.AgentExtraArgs),
+				AgentExtraArgs:  observedList(k.AgentExtraArgs, pk.AgentExtraArgs),
 			}, &diags)
 		}
 		m.Addons = objectValue(ctx, attrTypes("addons"), addons, &diags)
@@ -293,6 +300,10 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 	kl := kubeletModel{
 		PreferredAddressTypes: nullableList(s.Kubelet.PreferredAddressTypes),
 		ConfigPatches:         types.ListNull(types.ObjectType{AttrTypes: attrTypes("kubelet", "config_patches")}),
+	}
+	if s.Kubelet.ConfigPatches == nil && isEmpty(priorKubelet.ConfigPatches) {
+		// config_patches = [] sends nothing.
+		kl.ConfigPatches = priorKubelet.ConfigPatches
 	}
 	if s.Kubelet.ConfigPatches != nil {
 		var priorPatches []patchModel
@@ -352,13 +363,13 @@ func (m *clusterModel) setStatus(st cluster.Status, ca string) {
 
 func componentValue(ctx context.Context, c cluster.Component, prior types.Object, name string, diags *diag.Diagnostics) types.Object {
 	types_ := attrTypes(name)
-	if c.ExtraArgs == nil && c.Requests == nil && c.Limits == nil {
-		return emptyLike(prior, types_)
+	if c.ExtraArgs == nil && c.Requests == nil && c.Limits == nil && (prior.IsNull() || prior.IsUnknown()) {
+		return types.ObjectNull(types_)
 	}
 	var p componentModel
 	objectAs(ctx, prior, &p, diags)
 	return objectValue(ctx, types_, componentModel{
-		ExtraArgs: nullableList(c.ExtraArgs),
+		ExtraArgs: observedList(c.ExtraArgs, p.ExtraArgs),
 		Requests:  spelledQuantities(ctx, c.Requests, p.Requests, diags),
 		Limits:    spelledQuantities(ctx, c.Limits, p.Limits, diags),
 	}, diags)
@@ -366,7 +377,7 @@ func componentValue(ctx context.Context, c cluster.Component, prior types.Object
 
 func spelledQuantities(ctx context.Context, q map[string]resource.Quantity, prior types.Map, diags *diag.Diagnostics) types.Map {
 	if q == nil {
-		return types.MapNull(types.StringType)
+		return observedMap(nil, prior)
 	}
 	if prior.IsNull() {
 		prior = types.MapValueMust(types.StringType, map[string]attr.Value{})
@@ -379,6 +390,29 @@ func imageAddonValue(ctx context.Context, a *cluster.ImageAddon, t map[string]at
 		return types.ObjectNull(t)
 	}
 	return objectValue(ctx, t, imageAddonModel{ImageRepository: optionalString(a.ImageRepository), ImageTag: optionalString(a.ImageTag)}, diags)
+}
+
+// An empty collection means none, as unset does: the provider may send nothing for it and
+// then reads nothing back. observedList and observedMap keep an empty prior value (the
+// configuration's) when nothing was read, so that [] and {} stay as written, with no drift.
+
+func observedList(observed []string, prior types.List) types.List {
+	if observed == nil && isEmpty(prior) {
+		return prior
+	}
+	return nullableList(observed)
+}
+
+func observedMap(observed map[string]string, prior types.Map) types.Map {
+	if observed == nil && !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+		return prior
+	}
+	return nullableMap(observed)
+}
+
+// isEmpty reports whether l is a known, empty list.
+func isEmpty(l types.List) bool {
+	return !l.IsNull() && !l.IsUnknown() && len(l.Elements()) == 0
 }
 
 // emptyLike is null, or an object of nulls when prior was one: a configured but empty

@@ -60,7 +60,8 @@ type clusterResource struct {
 	lifecycle[clusterModel, *cluster.Client, cluster.Status]
 }
 
-// ValidateConfig mirrors the rules of Kamaji's CRDs that span several attributes.
+// ValidateConfig mirrors the rules of Kamaji's CRDs, kubeadm and Kubernetes that span
+// several attributes, on what the configuration sets (ModifyPlan adds the defaults).
 func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	m, ok := r.configModel(ctx, req.Config, &resp.Diagnostics)
 	if !ok {
@@ -80,21 +81,10 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 				}
 			}
 		}
-		for _, attr := range []string{"service_cidrs", "pod_cidrs"} {
-			l := n.ServiceCIDRs
-			if attr == "pod_cidrs" {
-				l = n.PodCIDRs
-			}
-			if !isKnown(ctx, l) || l.IsNull() {
-				continue
-			}
-			var cidrs []string
-			resp.Diagnostics.Append(l.ElementsAs(ctx, &cidrs, false)...)
-			if cluster.OneFamilyTwice(cidrs) {
-				resp.Diagnostics.AddAttributeError(path.Root("network").AtName(attr), "Two Networks Of One IP Family",
-					fmt.Sprintf("network.%s has two entries, %s and %s, of the same IP family. Give one network, or one IPv4 and "+
-						"one IPv6 network for dual-stack.", attr, cidrs[0], cidrs[1]))
-			}
+	}
+	for _, p := range cluster.CheckNetwork(networkFacts(ctx, m, nil, &resp.Diagnostics)) {
+		if !p.Assumed {
+			addProblem(&resp.Diagnostics, p)
 		}
 	}
 	var kl kubeletModel
@@ -127,12 +117,26 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if !req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw) {
 		return
 	}
-	plan, _, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
+	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	to, toErr := kube.ParseVersion(plan.Version.ValueString())
 	replacing := replacing(ctx, clusterSchema(ctx), req)
+	// The network rules again, now with what the configuration leaves to Kamaji's defaults
+	// or to the cluster's current settings; ValidateConfig reported the rest.
+	current := &plan
+	if state == nil || replacing {
+		current = nil
+	}
+	for _, p := range cluster.CheckNetwork(networkFacts(ctx, config, &assumed{current}, &resp.Diagnostics)) {
+		if p.Assumed {
+			addProblem(&resp.Diagnostics, p)
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if state != nil && !replacing && isKnown(ctx, plan.Version) && toErr == nil && !state.Version.IsNull() {
 		from, err := kube.ParseVersion(state.Version.ValueString())
 		if err == nil && !from.EqualTo(to) {
@@ -175,6 +179,90 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.ID = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
+}
+
+// assumed says where the network rules take what the configuration leaves unset: with
+// plan nil (a new cluster) Kamaji's defaults, else the plan, which holds the cluster's
+// current settings.
+type assumed struct{ plan *clusterModel }
+
+// networkFacts gathers the inputs of cluster.CheckNetwork from the configuration c and,
+// when from is not nil, for what c leaves unset, from the cluster's current settings or
+// Kamaji's defaults. Unknown values are left out (not checked).
+func networkFacts(ctx context.Context, c clusterModel, from *assumed, diags *diag.Diagnostics) cluster.NetworkFacts {
+	var f cluster.NetworkFacts
+	var cn, pn networkModel
+	if c.Network.IsUnknown() {
+		return f
+	}
+	objectAs(ctx, c.Network, &cn, diags)
+	if from != nil && from.plan != nil {
+		objectAs(ctx, from.plan.Network, &pn, diags)
+	}
+	list := func(configured, current types.List, def, what string) ([]string, string) {
+		switch {
+		case !configured.IsNull():
+			if isKnown(ctx, configured) {
+				return listOf(ctx, configured, diags), ""
+			}
+		case from == nil:
+		case from.plan == nil:
+			if def != "" {
+				return []string{def}, "Kamaji's default"
+			}
+		case isKnown(ctx, current) && !current.IsNull():
+			return listOf(ctx, current, diags), "the cluster's current " + what
+		}
+		return nil, ""
+	}
+	f.ServiceCIDRs, f.ServiceCIDRsFrom = list(cn.ServiceCIDRs, pn.ServiceCIDRs, cluster.DefaultServiceCIDR, "Service networks")
+	f.PodCIDRs, f.PodCIDRsFrom = list(cn.PodCIDRs, pn.PodCIDRs, cluster.DefaultPodCIDR, "pod networks")
+	f.DNSServiceIPs, _ = list(cn.DNSServiceIPs, types.ListNull(types.StringType), "", "")
+	f.AdvertiseAddress = cn.AdvertiseAddress.ValueString()
+	switch {
+	case !cn.Port.IsNull():
+		f.Port = int64Ptr(cn.Port)
+	case from == nil:
+	case from.plan == nil:
+		f.Port, f.PortFrom = ptrTo(int64(cluster.DefaultPort)), fmt.Sprintf("network.port's default, %d", cluster.DefaultPort)
+	case !pn.Port.IsNull() && !pn.Port.IsUnknown():
+		f.Port, f.PortFrom = int64Ptr(pn.Port), fmt.Sprintf("the cluster's current network.port, %d", pn.Port.ValueInt64())
+	}
+	var a addonsModel
+	var k konnectivityModel
+	if objectAs(ctx, c.Addons, &a, diags) && objectAs(ctx, a.Konnectivity, &k, diags) && !k.ServerPort.IsUnknown() {
+		f.KonnectivityPort = ptrTo(int64(cluster.DefaultKonnectivityPort))
+		if !k.ServerPort.IsNull() {
+			f.KonnectivityPort = int64Ptr(k.ServerPort)
+		}
+	}
+	var cm componentModel
+	switch {
+	case c.ControllerManager.IsNull():
+		f.ControllerManagerArgsKnown = true
+	case objectAs(ctx, c.ControllerManager, &cm, diags) && isKnown(ctx, cm.ExtraArgs):
+		f.ControllerManagerArgs, f.ControllerManagerArgsKnown = listOf(ctx, cm.ExtraArgs, diags), true
+	}
+	if !c.Version.IsUnknown() {
+		if v, err := kube.ParseVersion(c.Version.ValueString()); err == nil {
+			f.Version = v
+		}
+	}
+	return f
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// addProblem reports a problem of the cluster package on its attribute.
+func addProblem(diags *diag.Diagnostics, p cluster.Problem) {
+	at := path.Empty()
+	for _, name := range strings.Split(p.Field, ".") {
+		at = at.AtName(name)
+	}
+	if p.Index >= 0 {
+		at = at.AtListIndex(p.Index)
+	}
+	diags.AddAttributeError(at, p.Summary, p.Detail)
 }
 
 func clusterKey(m *clusterModel) cluster.Key {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -56,11 +57,12 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 	nonEmpty := stringvalidator.LengthAtLeast(1)
 	quantities := func(what string) schema.MapAttribute {
 		return schema.MapAttribute{
-			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`), values quantities (`250m`, `512Mi`).",
-			ElementType:         types.StringType,
-			Optional:            true,
+			MarkdownDescription: what + " Keys are resource names (`cpu`, `memory`), values quantities (`250m`, `512Mi`). " +
+				"`{}` is the same as unset: none.",
+			ElementType: types.StringType,
+			Optional:    true,
 			Validators: []validator.Map{
-				mapvalidator.SizeAtLeast(1), mapvalidator.KeysAre(validators.QualifiedName()), mapvalidator.ValueStringsAre(validators.Quantity()),
+				mapvalidator.KeysAre(validators.QualifiedName()), mapvalidator.ValueStringsAre(validators.Quantity()),
 			},
 		}
 	}
@@ -69,8 +71,8 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 			MarkdownDescription: "Extra arguments and resources of the tenant's " + name + ". Updated in place (Kamaji rolls the control-plane pods).",
 			Optional:            true,
 			Attributes: map[string]schema.Attribute{
-				"extra_args": stringListAttribute("Extra command-line arguments, e.g. `--v=2`. They can override Kamaji's own: "+
-					"only use flags you understand.", false, nonEmpty),
+				"extra_args": stringListAttribute("Extra command-line arguments, each `--flag` or `--flag=value` (e.g. `--v=2`); "+
+					"`[]` is none. They can override Kamaji's own: only use flags you understand.", false, validators.ExtraArg()),
 				"requests": quantities("Resource requests of the container."),
 				"limits":   quantities("Resource limits of the container."),
 			},
@@ -226,14 +228,16 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						"(dual-stack: two). Default 10.96.0.0/16. Changing them replaces the cluster.", true, validators.CIDR()), 2),
 					"pod_cidrs": withReplace(stringListAttribute("Pod networks of the tenant cluster, one per IP family. Default "+
 						"10.244.0.0/16 (bare mode). Changing them replaces the cluster.", true, validators.CIDR()), 2),
-					"dns_service_ips": stringListAttribute("IP of the cluster DNS Service, in the Service network. Default: "+
-						"Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
+					"dns_service_ips": withListValidators(stringListAttribute("IPs of the cluster DNS Service (at most 8), each inside the "+
+						"Service network of its IP family. Default: Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
+						listvalidator.SizeAtMost(8), listvalidator.UniqueValues()),
 					"cluster_domain": schema.StringAttribute{
 						MarkdownDescription: "DNS domain of the tenant cluster. Default `cluster.local`. Kamaji cannot change it on a " +
 							"running cluster: changing it replaces the cluster.",
-						Optional:      true,
-						Computed:      true,
-						Validators:    []validator.String{validators.DNS1123Subdomain()},
+						Optional: true,
+						Computed: true,
+						Validators: []validator.String{validators.DNS1123Subdomain(),
+							stringvalidator.RegexMatches(clusterDomainPattern, "must have at least two labels (Kamaji's rule), e.g. cluster.local")},
 						PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 					},
 					"load_balancer_class": schema.StringAttribute{
@@ -243,8 +247,8 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						Validators:    []validator.String{nonEmpty},
 						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 					},
-					"load_balancer_source_ranges": stringListAttribute("Networks allowed to reach the API server (`LoadBalancer` only).",
-						false, validators.CIDR()),
+					"load_balancer_source_ranges": withListValidators(stringListAttribute("Networks allowed to reach the API server "+
+						"(`LoadBalancer` only), at most 16. `[]` is none: no restriction.", false, validators.CIDR()), listvalidator.SizeAtMost(16)),
 				},
 			},
 			"addons": schema.SingleNestedAttribute{
@@ -264,12 +268,12 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 								"to the Kubernetes version by Kamaji.", Optional: true, Validators: []validator.String{nonEmpty}},
 							"server_port": schema.Int64Attribute{MarkdownDescription: "Port of the proxy server. Default " +
 								fmt.Sprint(cluster.DefaultKonnectivityPort) + ".", Optional: true, Computed: true, Validators: []validator.Int64{int64validator.Between(1, 65535)}, PlanModifiers: keepInt},
-							"server_extra_args": stringListAttribute("Extra arguments of the proxy server.", false, nonEmpty),
+							"server_extra_args": stringListAttribute("Extra arguments of the proxy server, each `--flag` or `--flag=value`; `[]` is none.", false, validators.ExtraArg()),
 							"agent_image":       schema.StringAttribute{MarkdownDescription: "Image of the agent.", Optional: true, Computed: true, Validators: []validator.String{nonEmpty}, PlanModifiers: keepString},
 							"agent_version":     schema.StringAttribute{MarkdownDescription: "Version (tag) of the agent.", Optional: true, Validators: []validator.String{nonEmpty}},
 							"agent_mode": schema.StringAttribute{MarkdownDescription: "How the agent runs: `DaemonSet` (default) or `Deployment`.",
 								Optional: true, Computed: true, Validators: []validator.String{stringvalidator.OneOf("DaemonSet", "Deployment")}, PlanModifiers: keepString},
-							"agent_extra_args": stringListAttribute("Extra arguments of the agent.", false, nonEmpty),
+							"agent_extra_args": stringListAttribute("Extra arguments of the agent, each `--flag` or `--flag=value`; `[]` is none.", false, validators.ExtraArg()),
 						},
 					},
 				},
@@ -283,19 +287,22 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 				Computed:            true,
 				PlanModifiers:       keepObject,
 				Attributes: map[string]schema.Attribute{
-					"preferred_address_types": stringListAttribute("Node address types the API server uses to reach kubelets, in order "+
-						"of preference. Default (Kamaji's) `InternalIP`, `ExternalIP`, `Hostname`.", true,
+					"preferred_address_types": withListValidators(stringListAttribute("Node address types the API server uses to reach "+
+						"kubelets, in order of preference, each once; at least one (Kamaji needs one). Default (Kamaji's) `InternalIP`, "+
+						"`ExternalIP`, `Hostname`.", true,
 						stringvalidator.OneOf("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")),
+						listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()),
 					"config_patches": schema.ListNestedAttribute{
 						MarkdownDescription: "RFC 6902 JSON patches applied to the kubelet configuration kubeadm generates, e.g. " +
-							"`{ op = \"replace\", path = \"/cgroupDriver\", value = jsonencode(\"systemd\") }`.",
-						Optional:   true,
-						Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+							"`{ op = \"replace\", path = \"/cgroupDriver\", value = jsonencode(\"systemd\") }`. `[]` is the same as unset: none.",
+						Optional: true,
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"op": schema.StringAttribute{MarkdownDescription: "`add`, `remove`, `replace`, `move`, `copy` or `test`.", Required: true,
 								Validators: []validator.String{stringvalidator.OneOf("add", "remove", "replace", "move", "copy", "test")}},
-							"path":  schema.StringAttribute{MarkdownDescription: "JSON pointer of the target, e.g. `/cgroupDriver`.", Required: true, Validators: []validator.String{nonEmpty}},
-							"from":  schema.StringAttribute{MarkdownDescription: "Source JSON pointer of `move` and `copy`.", Optional: true, Validators: []validator.String{nonEmpty}},
+							"path": schema.StringAttribute{MarkdownDescription: "JSON pointer (RFC 6901) of the target, e.g. `/cgroupDriver`; " +
+								"write `~` in a key as `~0` and `/` as `~1`.", Required: true, Validators: []validator.String{validators.JSONPointer()}},
+							"from": schema.StringAttribute{MarkdownDescription: "Source JSON pointer (RFC 6901) of `move` and `copy`.", Optional: true,
+								Validators: []validator.String{validators.JSONPointer()}},
 							"value": schema.StringAttribute{MarkdownDescription: "JSON-encoded value of `add`, `replace` and `test` (use `jsonencode()`).", Optional: true},
 						}},
 					},
@@ -357,6 +364,14 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 }
 
 var clusterSchemaType = sync.OnceValue(func() attr.Type { return clusterSchema(context.Background()).Type() })
+
+// clusterDomainPattern is the pattern of Kamaji's networkProfile.clusterDomain.
+var clusterDomainPattern = regexp.MustCompile(`.*\..*`)
+
+func withListValidators(a schema.ListAttribute, v ...validator.List) schema.ListAttribute {
+	a.Validators = append(a.Validators, v...)
+	return a
+}
 
 func withReplace(a schema.ListAttribute, maxItems int) schema.ListAttribute {
 	a.Validators = append(a.Validators, listvalidator.SizeBetween(1, maxItems))
