@@ -188,13 +188,7 @@ func (c *Client) CheckFree(ctx context.Context, s Spec) error {
 // creation order, and reports how many it wrote.
 func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 	for _, obj := range s.Objects() {
-		o := tenantControlPlane
-		switch obj.GetKind() {
-		case kamajiControlPlane.kind:
-			o = kamajiControlPlane
-		case clusterAPICluster.kind:
-			o = clusterAPICluster
-		}
+		o := objectOfKind(obj.GetKind())
 		written, err := kube.Apply(ctx, c.Dynamic.Resource(o.gvr).Namespace(s.Namespace), obj)
 		if err != nil {
 			return applied, err
@@ -203,6 +197,30 @@ func (c *Client) Apply(ctx context.Context, s Spec) (applied int, err error) {
 		applied++
 	}
 	return applied, nil
+}
+
+// DryRun sends the objects Apply would write, in its order, with dryRun=All (see
+// kube.DryRun): the API server checks them as it would check Apply's, and stores nothing.
+// Every object is sent; the error is a *kube.RefusedError listing what the server refused,
+// or the failure that stopped the run. s must be prepared (see Prepare).
+func (c *Client) DryRun(ctx context.Context, s Spec) (kube.DryRunResult, error) {
+	var d kube.DryRun
+	for _, obj := range s.Objects() {
+		if err := d.Apply(ctx, c.Dynamic.Resource(objectOfKind(obj.GetKind()).gvr).Namespace(s.Namespace), obj); err != nil {
+			return d.Result(), err
+		}
+	}
+	return d.Result(), d.Err()
+}
+
+func objectOfKind(kind string) object {
+	switch kind {
+	case kamajiControlPlane.kind:
+		return kamajiControlPlane
+	case clusterAPICluster.kind:
+		return clusterAPICluster
+	}
+	return tenantControlPlane
 }
 
 // DetectMode finds the cluster name in namespace and reports whether it is in Cluster API

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,28 +22,39 @@ import (
 // know instead of dropping them silently: that is an *UnsupportedFieldError, any other
 // failure an *ObjectError.
 func Apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	what := obj.GetKind() + " " + obj.GetName()
-	if obj.GetNamespace() != "" {
-		what = obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
-	}
-	body, err := json.Marshal(obj.Object)
-	if err != nil {
-		return nil, &ObjectError{"encoding", what, err}
-	}
-	force := true
-	applied, err := r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
-		FieldManager:    FieldManager,
-		Force:           &force,
-		FieldValidation: metav1.FieldValidationStrict,
-	})
+	applied, err := apply(ctx, r, obj, nil)
 	switch {
 	case err == nil:
 		return applied, nil
 	case IsUnknownField(err):
 		return nil, &UnsupportedFieldError{Object: obj.GetKind(), Err: err}
 	default:
-		return nil, &ObjectError{"applying", what, err}
+		return nil, &ObjectError{"applying", describe(obj), err}
 	}
+}
+
+// apply sends obj as a server-side apply patch with the options of every write of the
+// provider, and dryRun (nil for a real write).
+func apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured, dryRun []string) (*unstructured.Unstructured, error) {
+	body, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	force := true
+	return r.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
+		FieldManager:    FieldManager,
+		Force:           &force,
+		FieldValidation: metav1.FieldValidationStrict,
+		DryRun:          dryRun,
+	})
+}
+
+// describe names obj in errors, e.g. "TenantControlPlane tenant-a/prod".
+func describe(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() != "" {
+		return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
+	}
+	return obj.GetKind() + " " + obj.GetName()
 }
 
 // IsUnknownField reports whether the API server refused a field its schema does not

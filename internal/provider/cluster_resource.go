@@ -109,8 +109,9 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-// ModifyPlan checks version changes against the state as Kamaji's webhook does, and fills
-// in the outputs that are known before apply.
+// ModifyPlan checks version changes against the state as Kamaji's webhook does, fills in
+// the outputs that are known before apply, and has the management cluster check the
+// planned objects (see dryRunPlan).
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	// A plan that changes nothing (every unchanged cluster of a plan) has no version
 	// change to check and nothing to fill in.
@@ -179,6 +180,16 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.ID = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
+	r.dryRunPlan(ctx, req, resp, &plan, clusterFields, func(ctx context.Context, c *cluster.Client) (kube.DryRunResult, error) {
+		spec, diags := plan.spec(ctx)
+		if diags.HasError() {
+			return kube.DryRunResult{}, errSpecNotReady
+		}
+		if err := c.Prepare(ctx, &spec); err != nil {
+			return kube.DryRunResult{}, err
+		}
+		return c.DryRun(ctx, spec)
+	})
 }
 
 // assumed says where the network rules take what the configuration leaves unset: with

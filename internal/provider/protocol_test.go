@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"sort"
@@ -28,10 +29,13 @@ import (
 )
 
 // memoryAPI answers GETs of single objects from memory, 404 for any other object, and
-// records every request. It stands in for the management cluster's API server.
+// records every request. It stands in for the management cluster's API server. A
+// dry-run PATCH (recorded with its ?dryRun=All) is accepted, or answered with the error
+// refusals holds for its path; other writes are refused with 405.
 type memoryAPI struct {
 	mu       sync.Mutex
 	objects  map[string][]byte
+	refusals map[string]*apierrors.StatusError
 	requests []string
 }
 
@@ -56,12 +60,26 @@ func (m *memoryAPI) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		_ = r.Body.Close()
 	}
+	dryRun := r.Method == http.MethodPatch && r.URL.Query().Get("dryRun") == "All"
 	m.mu.Lock()
-	m.requests = append(m.requests, r.Method+" "+r.URL.Path)
+	what := r.Method + " " + r.URL.Path
+	if dryRun {
+		what += "?dryRun=All"
+	}
+	m.requests = append(m.requests, what)
 	body, ok := m.objects[r.URL.Path]
+	refusal := m.refusals[r.URL.Path]
 	m.mu.Unlock()
 	status := http.StatusOK
-	if r.Method != http.MethodGet || !ok {
+	switch {
+	case dryRun && refusal != nil:
+		status = int(refusal.ErrStatus.Code)
+		refused := refusal.ErrStatus
+		refused.Kind, refused.APIVersion = "Status", "v1"
+		body, _ = json.Marshal(refused)
+	case dryRun:
+		body = []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"dry-run"}}`)
+	case r.Method != http.MethodGet || !ok:
 		status = http.StatusNotFound
 		if r.Method != http.MethodGet {
 			status = http.StatusMethodNotAllowed
@@ -97,6 +115,12 @@ type protocolProvider struct {
 
 func newProtocolProvider(tb testing.TB, api *memoryAPI) *protocolProvider {
 	tb.Helper()
+	return newProtocolProviderWith(tb, api, nil)
+}
+
+// newProtocolProviderWith is newProtocolProvider with further provider settings.
+func newProtocolProviderWith(tb testing.TB, api *memoryAPI, settings map[string]tftypes.Value) *protocolProvider {
+	tb.Helper()
 	ctx := context.Background()
 	server, err := providerserver.NewProtocol6WithError(&qumulusProvider{version: "test", wrapTransport: api.wrap})()
 	if err != nil {
@@ -108,13 +132,15 @@ func newProtocolProvider(tb testing.TB, api *memoryAPI) *protocolProvider {
 	}
 	checkDiagnostics(tb, "GetProviderSchema", schemas.Diagnostics)
 	providerType := schemas.Provider.ValueType().(tftypes.Object)
-	config := objectOf(providerType, map[string]tftypes.Value{
+	attrs := map[string]tftypes.Value{
 		"host":  tftypes.NewValue(tftypes.String, "https://management.invalid"),
 		"token": tftypes.NewValue(tftypes.String, "token"),
 		// client-go's rate limiter would measure itself, not the provider.
 		"qps":   tftypes.NewValue(tftypes.Number, 1e9),
 		"burst": tftypes.NewValue(tftypes.Number, 1e9),
-	})
+	}
+	maps.Copy(attrs, settings)
+	config := objectOf(providerType, attrs)
 	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{
 		TerraformVersion: "1.5.7", Config: dynamicValue(tb, providerType, config),
 	})

@@ -69,6 +69,7 @@ type providerModel struct {
 	InCluster            types.Bool    `tfsdk:"in_cluster"`
 	QPS                  types.Float64 `tfsdk:"qps"`
 	Burst                types.Int64   `tfsdk:"burst"`
+	PlanDryRun           types.Bool    `tfsdk:"plan_dry_run"`
 }
 
 type execModel struct {
@@ -98,6 +99,7 @@ const (
 	envInCluster            = "QUMULUS_IN_CLUSTER"
 	envQPS                  = "QUMULUS_QPS"
 	envBurst                = "QUMULUS_BURST"
+	envPlanDryRun           = "QUMULUS_PLAN_DRY_RUN"
 )
 
 func (p *qumulusProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -251,6 +253,21 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
+			"plan_dry_run": schema.BoolAttribute{
+				MarkdownDescription: "Check at plan time what `qumulus_tenant`, `qumulus_cluster` and `qumulus_worker_pool` would " +
+					"create or change: the provider sends the objects an apply would write as a server-side dry-run apply " +
+					"(`dryRun=All`), and whatever the API server, the CRDs' schemas and CEL rules, admission webhooks and " +
+					"ValidatingAdmissionPolicies refuse fails the plan with the attribute named. Default `true`.\n\n" +
+					"It runs only for a create or an in-place change whose configuration is fully known, never for a " +
+					"resource without changes (a plan without changes sends no request for it), a replacement or a destroy. " +
+					"Objects in a namespace the same apply creates cannot be checked and are skipped. A dry run that cannot " +
+					"be made says nothing about the configuration and never fails the plan: an unreachable API server, a " +
+					"timeout, credentials that may not write (plans often run with read-only credentials: a dry run needs " +
+					"the permissions of the write), or a webhook that does not support dry runs skip it, with a warning in " +
+					"the provider's log (`TF_LOG_PROVIDER=WARN`). The dry run needs no more than the apply, but sends one " +
+					"request per object it checks." + envDoc(envPlanDryRun),
+				Optional: true,
+			},
 		},
 	}
 }
@@ -265,6 +282,9 @@ type providerData struct {
 
 	chartsOnce sync.Once
 	charts     *chartsource.Cache
+
+	// dryRuns is the state of the plan-time dry runs (see plan_dry_run).
+	dryRuns *planDryRuns
 }
 
 func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -295,7 +315,12 @@ func (p *qumulusProvider) Configure(ctx context.Context, req provider.ConfigureR
 		}
 	}
 
-	data := &providerData{management: conn, userAgent: userAgent}
+	dryRun, diags := m.planDryRun(os.LookupEnv)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &providerData{management: conn, userAgent: userAgent, dryRuns: &planDryRuns{enabled: dryRun}}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data
@@ -358,6 +383,28 @@ func (m providerModel) unknownAttributes() []string {
 }
 
 type lookupEnv func(string) (string, bool)
+
+// planDryRun is plan_dry_run, or its environment variable when unset; true when both are
+// unset. A value not known yet switches the dry runs off: they run at plan time.
+func (m providerModel) planDryRun(env lookupEnv) (bool, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	switch {
+	case m.PlanDryRun.IsUnknown():
+		return false, nil
+	case !m.PlanDryRun.IsNull():
+		return m.PlanDryRun.ValueBool(), nil
+	}
+	s, ok := env(envPlanDryRun)
+	if !ok || s == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		diags.AddAttributeError(path.Root("plan_dry_run"), "Invalid Environment Variable",
+			fmt.Sprintf("%s=%q is not a boolean. Set it to true or false, or unset it.", envPlanDryRun, s))
+	}
+	return b, diags
+}
 
 // kubeConfig maps the (fully known) provider configuration and the environment onto a
 // kube.Config. Environment variables fill only settings the configuration leaves unset.

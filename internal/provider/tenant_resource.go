@@ -469,6 +469,8 @@ func memberEntry(m memberModel) string {
 	return s + fmt.Sprintf(", role = %q }", m.Role.ValueString())
 }
 
+// ModifyPlan plans the default namespace, the status and the names of the objects, then
+// has the management cluster check the planned objects (see dryRunPlan).
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
@@ -536,6 +538,13 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		}
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
+	r.dryRunPlan(ctx, req, resp, &plan, tenantFields, func(ctx context.Context, c *tenant.Client) (kube.DryRunResult, error) {
+		spec, diags := plan.spec(ctx)
+		if diags.HasError() {
+			return kube.DryRunResult{}, errSpecNotReady
+		}
+		return c.DryRun(ctx, spec)
+	})
 }
 
 // applyTenant creates the tenant (its namespace first, never taking over one that

@@ -176,7 +176,8 @@ func validatePoolFiles(ctx context.Context, m workerPoolModel, diags *diag.Diagn
 
 // ModifyPlan fills in what is known before apply: the default version (the control
 // plane's), the default replicas, the template names (hashes of the planned content), the
-// counters a waited-for apply produces, and the ID.
+// counters a waited-for apply produces, and the ID; then it has the management cluster
+// check the planned objects (see dryRunPlan).
 func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
 	if !ok {
@@ -233,6 +234,16 @@ func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.ReadyReplicas, plan.AvailableReplicas, plan.UpToDateReplicas = plan.Replicas, plan.Replicas, plan.Replicas
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
+	r.dryRunPlan(ctx, req, resp, &plan, workerPoolFields, func(ctx context.Context, c *workerpool.Client) (kube.DryRunResult, error) {
+		spec, diags := plan.spec(ctx)
+		if diags.HasError() {
+			return kube.DryRunResult{}, errSpecNotReady
+		}
+		if err := c.Prepare(ctx, &spec); err != nil {
+			return kube.DryRunResult{}, err
+		}
+		return c.DryRun(ctx, spec)
+	})
 }
 
 func onDelete(ctx context.Context, m workerPoolModel) bool {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -144,6 +146,51 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 		}
 	}
 	return c.prune(ctx, s)
+}
+
+// DryRun sends the objects Apply would write, in its order, with dryRun=All (see
+// kube.DryRun): the API server checks them as it would check Apply's, and stores nothing.
+// While the namespace does not exist (a tenant being created) only the Namespace itself
+// can be checked: the objects in it are skipped and named in the result. Nothing is
+// pruned. Every object is sent; the error is a *kube.RefusedError listing what the server
+// refused, or the failure that stopped the run.
+func (c *Client) DryRun(ctx context.Context, s Spec) (kube.DryRunResult, error) {
+	type send struct {
+		resource string
+		group    string
+		config   any
+	}
+	objects := []send{{"namespaces", "", s.NamespaceApply()}}
+	for _, r := range s.RolesApply() {
+		objects = append(objects, send{"roles", rbacv1.GroupName, r})
+	}
+	for _, b := range s.RoleBindingsApply() {
+		objects = append(objects, send{"rolebindings", rbacv1.GroupName, b})
+	}
+	for _, p := range s.NetworkPoliciesApply() {
+		objects = append(objects, send{"networkpolicies", networkingv1.GroupName, p})
+	}
+	if q := s.ResourceQuotaApply(); q != nil {
+		objects = append(objects, send{"resourcequotas", "", q})
+	}
+	if l := s.LimitRangeApply(); l != nil {
+		objects = append(objects, send{"limitranges", "", l})
+	}
+	var d kube.DryRun
+	for _, o := range objects {
+		obj := kube.MustUnstructured(o.config)
+		r := c.Dynamic.Resource(schema.GroupVersionResource{Group: o.group, Version: "v1", Resource: o.resource})
+		var err error
+		if o.resource == "namespaces" {
+			err = d.Apply(ctx, r, obj)
+		} else {
+			err = d.Apply(ctx, r.Namespace(s.Namespace), obj)
+		}
+		if err != nil {
+			return d.Result(), err
+		}
+	}
+	return d.Result(), d.Err()
 }
 
 // prune deletes the tenant's objects that s does not name.

@@ -270,6 +270,38 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 	return c.deleteHealthCheck(ctx, s.Namespace, s.Name)
 }
 
+// DryRun sends the objects Apply would write, in its order, with dryRun=All (see
+// kube.DryRun): the API server checks them as it would check Apply's, and stores nothing.
+// An existing infrastructure template is neither read nor sent, and a MachineHealthCheck
+// Apply would delete is left out. Every object is sent; the error is a *kube.RefusedError
+// listing what the server refused, or the failure that stopped the run. s must be
+// prepared (see Prepare).
+func (c *Client) DryRun(ctx context.Context, s Spec) (kube.DryRunResult, error) {
+	var d kube.DryRun
+	mapping, err := c.resourceFor(schema.GroupKind{Group: s.Infrastructure.APIGroup, Kind: s.Infrastructure.Kind})
+	if err != nil {
+		return d.Result(), err
+	}
+	type send struct {
+		gvr schema.GroupVersionResource
+		obj *unstructured.Unstructured
+	}
+	var objects []send
+	if template := s.InfrastructureTemplate(mapping.GroupVersionKind.GroupVersion().String()); template != nil {
+		objects = append(objects, send{mapping.Resource, template})
+	}
+	objects = append(objects, send{kubeadmConfigTemplateGVR, s.BootstrapTemplate()}, send{machineDeploymentGVR, s.MachineDeployment()})
+	if mhc := s.MachineHealthCheck(); mhc != nil {
+		objects = append(objects, send{machineHealthCheckGVR, mhc})
+	}
+	for _, o := range objects {
+		if err := d.Apply(ctx, c.Dynamic.Resource(o.gvr).Namespace(s.Namespace), o.obj); err != nil {
+			return d.Result(), err
+		}
+	}
+	return d.Result(), d.Err()
+}
+
 func (c *Client) apply(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
 	_, err := kube.Apply(ctx, r, obj)
 	return err
