@@ -228,9 +228,9 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						"(dual-stack: two). Default 10.96.0.0/16. Changing them replaces the cluster.", true, validators.CIDR()), 2),
 					"pod_cidrs": withReplace(stringListAttribute("Pod networks of the tenant cluster, one per IP family. Default "+
 						"10.244.0.0/16 (bare mode). Changing them replaces the cluster.", true, validators.CIDR()), 2),
-					"dns_service_ips": withListValidators(stringListAttribute("IPs of the cluster DNS Service (at most 8), each inside the "+
-						"Service network of its IP family. Default: Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
-						listvalidator.SizeAtMost(8), listvalidator.UniqueValues()),
+					"dns_service_ips": withListValidators(stringListAttribute("IPs of the cluster DNS Service (1 to 8), each inside the "+
+						"Service network of its IP family. Leave it unset, not `[]`, for Kamaji's choice. Default: Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
+						listvalidator.SizeBetween(1, 8), validators.Named(listvalidator.UniqueValues())),
 					"cluster_domain": schema.StringAttribute{
 						MarkdownDescription: "DNS domain of the tenant cluster. Default `cluster.local`. Kamaji cannot change it on a " +
 							"running cluster: changing it replaces the cluster.",
@@ -291,7 +291,7 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						"kubelets, in order of preference, each once; at least one (Kamaji needs one). Default (Kamaji's) `InternalIP`, "+
 						"`ExternalIP`, `Hostname`.", true,
 						stringvalidator.OneOf("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")),
-						listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()),
+						listvalidator.SizeAtLeast(1), validators.Named(listvalidator.UniqueValues())),
 					"config_patches": schema.ListNestedAttribute{
 						MarkdownDescription: "RFC 6902 JSON patches applied to the kubelet configuration kubeadm generates, e.g. " +
 							"`{ op = \"replace\", path = \"/cgroupDriver\", value = jsonencode(\"systemd\") }`. `[]` is the same as unset: none.",
