@@ -100,6 +100,13 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 			"Create and update wait, with a watch, until Kamaji reports the control plane `Ready` at the requested version " +
 			"with the admin kubeconfig written (unless `wait_for_ready = false`). Versions are checked at plan as Kamaji's " +
 			"webhook does: no downgrade, one minor version at a time, nothing newer than v" + cluster.MaxSupportedVersion.String() + ".x.\n\n" +
+			"Values Kamaji, kubeadm or Kubernetes would refuse are refused at plan, with the attribute named: the CRD's own " +
+			"limits, the shape of command-line arguments (`--flag` or `--flag=value`) and JSON pointers, and the rules that " +
+			"span attributes (pod and Service networks must not overlap, DNS Service IPs lie inside a Service network, the " +
+			"pod network fits kube-controller-manager's node ranges, Konnectivity does not share the API server's port).\n\n" +
+			"An empty collection (`[]`, `{}`) means none, as leaving the attribute unset does, and stays as written in the " +
+			"state. The exceptions are lists Kamaji needs at least one entry of when they are given (`service_cidrs`, " +
+			"`pod_cidrs`, `dns_service_ips`, `kubelet.preferred_address_types`): leave them unset for Kamaji's defaults.\n\n" +
 			"Destroy deletes the objects and waits until they are gone; Kamaji removes its finalizer only once it has cleaned " +
 			"the tenant's data out of its DataStore, so a DataStore that is down holds the destroy.\n\n" +
 			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(clusterCreateTimeout), minutes(clusterUpdateTimeout), minutes(clusterDeleteTimeout)),
