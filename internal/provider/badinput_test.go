@@ -20,14 +20,15 @@ import (
 // refused by `terraform validate` or `terraform plan` with an error on the attribute at
 // fault that names the rule, and empty collections that must be accepted with no drift.
 //
-// To add cases, declare in any _test.go file of this package
+// To add cases, declare in any _test.go file of this package (one per resource, e.g.
+// worker_pool_badinput_test.go; cluster_badinput_test.go has qumulus_cluster's)
 //
-//	var fooBadInputs = addBadInputs(
+//	var _ = addBadInputs(
 //		badInput{name: "...", resource: "qumulus_foo", body: `...`, phase: "validate", attr: "...", summary: `...`, detail: `...`},
 //		...
 //	)
 //
-// (one such slice per resource, e.g. clusterBadInputs in cluster_badinput_test.go). Write
+// TestAccBadInput runs every case so added. Write
 // map keys quoted (labels = { "team" = "x" }) and object attributes bare, so that the
 // suite names them as Terraform does: labels["team"], network.pod_cidrs. Every case becomes one
 // resource block `resource "<resource>" "<label>" { <body> }` of a shared configuration,

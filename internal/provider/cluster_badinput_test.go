@@ -2,8 +2,8 @@ package provider
 
 import "strconv"
 
-// clusterBadInputs are the bad-input suite's cases of qumulus_cluster (see badinput_test.go).
-var clusterBadInputs = addBadInputs(clusterRefusals()...)
+// The bad-input suite's cases of qumulus_cluster (see badinput_test.go).
+var _ = addBadInputs(clusterBadInputs()...)
 
 // clusterCase is a qumulus_cluster case whose body is a valid cluster plus extra.
 func clusterCase(name, phase, extra, attr, summary, detail string) badInput {
@@ -17,7 +17,7 @@ func clusterAccept(name, clusterName, extra string) badInput {
 		body: "  namespace = qumulus_tenant.badinput.namespace\n  name      = \"" + clusterName + "\"\n  version   = \"v1.35.0\"\n" + extra}
 }
 
-func clusterRefusals() []badInput {
+func clusterBadInputs() []badInput {
 	v, p := "validate", "plan"
 	const invalid = `Invalid Value`
 	return []badInput{
