@@ -155,7 +155,7 @@ func FuzzParseFlag(f *testing.F) {
 			rebuilt += "=" + fl.Value
 		}
 		if rebuilt != arg || fl.Name == "" || strings.ContainsFunc(fl.Name, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
+			return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-'
 		}) {
 			t.Fatalf("ParseFlag(%q) = %+v", arg, fl)
 		}

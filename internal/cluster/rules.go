@@ -27,6 +27,12 @@ type PatchProblem struct {
 // CheckPatch checks an RFC 6902 operation as kubeadm will apply it: op is known; value
 // and from (nil when absent) must be present exactly when op takes them.
 func CheckPatch(op string, value *string, from *string) []PatchProblem {
+	switch op {
+	case "add", "remove", "replace", "move", "copy", "test":
+	default:
+		// An unknown op is refused by itself; what it takes is unknown.
+		return nil
+	}
 	var out []PatchProblem
 	needsValue := op == "add" || op == "replace" || op == "test"
 	needsFrom := op == "move" || op == "copy"

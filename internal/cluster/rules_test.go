@@ -35,6 +35,7 @@ func TestCheckPatch(t *testing.T) {
 		{"move with from", "move", nil, &from, ""},
 		{"copy without from", "copy", nil, nil, "Patch Needs From"},
 		{"replace with from", "replace", &v, &from, "Patch Takes No From"},
+		{"unknown op", "set", &v, nil, ""},
 	}
 	for _, c := range cases {
 		got := CheckPatch(c.op, c.value, c.from)

@@ -103,7 +103,7 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 				}
 			}
 			for _, pp := range problems {
-				resp.Diagnostics.AddAttributeError(at.AtName(pp.Field), pp.Summary, pp.Detail)
+				resp.Diagnostics.AddAttributeError(at.AtName(pp.Field), pp.Summary, at.AtName(pp.Field).String()+": "+pp.Detail)
 			}
 		}
 	}

@@ -645,63 +645,6 @@ resource "qumulus_cluster" "test" {
 	})
 }
 
-func TestAccCluster_invalidConfiguration(t *testing.T) {
-	isolateEnv(t)
-	const v = `name = "prod"` + "\n" + `version = "v1.35.0"` + "\n"
-	// summary is the diagnostic's summary and detail a part of its detail naming the
-	// attribute and the value, so that a case passes only on its own error.
-	cases := []struct {
-		name, body, summary, detail string
-	}{
-		{"name starts with a digit", `name = "1prod"` + "\n" + `version = "v1.35.0"`,
-			"Invalid Value", `name: "1prod" is not a DNS-1035 label`},
-		{"name with a dot", `name = "prod.eu"` + "\n" + `version = "v1.35.0"`,
-			"Invalid Value", `name: "prod.eu" is not a DNS-1035 label`},
-		{"version without patch", `name = "prod"` + "\n" + `version = "1.35"`,
-			"Invalid Value", `version: "1.35" is not a Kubernetes version such as v1.35.0, supported by Kamaji: write major.minor.patch`},
-		{"version too new", `name = "prod"` + "\n" + `version = "v1.37.0"`,
-			"Invalid Value", `version: "v1.37.0" is not a Kubernetes version such as v1.35.0, supported by Kamaji: version v1.37.0 is newer than Kamaji supports: the newest supported version is v1.36.x`},
-		{"bad CIDR", v + `network = { service_cidrs = ["10.96.0.0/33"] }`,
-			"Invalid Value", `network.service_cidrs[0]: "10.96.0.0/33" is not a network in CIDR notation (e.g. 10.96.0.0/16): not a CIDR`},
-		{"CIDR with host bits", v + `network = { pod_cidrs = ["10.244.1.1/16"] }`,
-			"Invalid Value", `network.pod_cidrs[0]: "10.244.1.1/16" is not a network in CIDR notation (e.g. 10.96.0.0/16): host bits are set: the network is 10.244.0.0/16`},
-		{"two IPv4 CIDRs", v + `network = { service_cidrs = ["10.96.0.0/16", "10.97.0.0/16"] }`,
-			"Two Networks Of One IP Family", `network.service_cidrs has two entries, 10.96.0.0/16 and 10.97.0.0/16, of the same IP family`},
-		{"bad DNS IP", v + `network = { dns_service_ips = ["10.96.0.300"] }`,
-			"Invalid Value", `network.dns_service_ips[0]: "10.96.0.300" is not an IP address: not an IPv4 or IPv6 address`},
-		{"LB class without LoadBalancer", v + `network = { service_type = "ClusterIP", load_balancer_class = "metallb" }`,
-			"Needs A LoadBalancer Service", `network.load_balancer_class only applies to service_type = "LoadBalancer", not "ClusterIP"`},
-		{"bad service type", v + `network = { service_type = "Ingress" }`,
-			"Invalid Attribute Value Match", `Attribute network.service_type value must be one of: ["ClusterIP" "NodePort" "LoadBalancer"], got: "Ingress"`},
-		{"negative replicas", v + `replicas = -1`,
-			"Invalid Attribute Value", `Attribute replicas value must be between 0 and 2147483647, got: -1`},
-		{"patch without value", v + `kubelet = { config_patches = [{ op = "replace", path = "/x" }] }`,
-			"Patch Needs A Value", `A "replace" patch needs value`},
-		{"patch value not JSON", v + `kubelet = { config_patches = [{ op = "add", path = "/x", value = "systemd" }] }`,
-			"Patch Value Is Not JSON", `"systemd" is not JSON`},
-		{"reserved label", v + `labels = { "qumulus.io/cluster" = "x" }`,
-			"Invalid Attribute Value Match", `Attribute labels["qumulus.io/cluster"] value must be none of:`},
-	}
-	provider := acctest.ProviderBlock(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: provider + `
-resource "qumulus_cluster" "test" {
-  namespace = "tenant-x"
-  ` + c.body + `
-}
-`,
-					PlanOnly:    true,
-					ExpectError: diagnosticRegexp(c.summary, c.detail),
-				}},
-			})
-		})
-	}
-}
-
 // diagnosticRegexp matches the CLI's rendering of an error diagnostic with summary whose
 // detail contains detail, however the CLI wraps its lines.
 func diagnosticRegexp(summary, detail string) *regexp.Regexp {

@@ -100,6 +100,13 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 			"Create and update wait, with a watch, until Kamaji reports the control plane `Ready` at the requested version " +
 			"with the admin kubeconfig written (unless `wait_for_ready = false`). Versions are checked at plan as Kamaji's " +
 			"webhook does: no downgrade, one minor version at a time, nothing newer than v" + cluster.MaxSupportedVersion.String() + ".x.\n\n" +
+			"Values Kamaji, kubeadm or Kubernetes would refuse are refused at plan, with the attribute named: the CRD's own " +
+			"limits, the shape of command-line arguments (`--flag` or `--flag=value`) and JSON pointers, and the rules that " +
+			"span attributes (pod and Service networks must not overlap, DNS Service IPs lie inside a Service network, the " +
+			"pod network fits kube-controller-manager's node ranges, Konnectivity does not share the API server's port).\n\n" +
+			"An empty collection (`[]`, `{}`) means none, as leaving the attribute unset does, and stays as written in the " +
+			"state. The exceptions are lists Kamaji needs at least one entry of when they are given (`service_cidrs`, " +
+			"`pod_cidrs`, `dns_service_ips`, `kubelet.preferred_address_types`): leave them unset for Kamaji's defaults.\n\n" +
 			"Destroy deletes the objects and waits until they are gone; Kamaji removes its finalizer only once it has cleaned " +
 			"the tenant's data out of its DataStore, so a DataStore that is down holds the destroy.\n\n" +
 			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(clusterCreateTimeout), minutes(clusterUpdateTimeout), minutes(clusterDeleteTimeout)),
@@ -228,9 +235,9 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						"(dual-stack: two). Default 10.96.0.0/16. Changing them replaces the cluster.", true, validators.CIDR()), 2),
 					"pod_cidrs": withReplace(stringListAttribute("Pod networks of the tenant cluster, one per IP family. Default "+
 						"10.244.0.0/16 (bare mode). Changing them replaces the cluster.", true, validators.CIDR()), 2),
-					"dns_service_ips": withListValidators(stringListAttribute("IPs of the cluster DNS Service (at most 8), each inside the "+
-						"Service network of its IP family. Default: Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
-						listvalidator.SizeAtMost(8), listvalidator.UniqueValues()),
+					"dns_service_ips": withListValidators(stringListAttribute("IPs of the cluster DNS Service (1 to 8), each inside the "+
+						"Service network of its IP family. Leave it unset, not `[]`, for Kamaji's choice. Default: Kamaji computes it (10.96.0.10 for 10.96.0.0/16).", true, validators.IP()),
+						listvalidator.SizeBetween(1, 8), validators.Named(listvalidator.UniqueValues())),
 					"cluster_domain": schema.StringAttribute{
 						MarkdownDescription: "DNS domain of the tenant cluster. Default `cluster.local`. Kamaji cannot change it on a " +
 							"running cluster: changing it replaces the cluster.",
@@ -291,7 +298,7 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 						"kubelets, in order of preference, each once; at least one (Kamaji needs one). Default (Kamaji's) `InternalIP`, "+
 						"`ExternalIP`, `Hostname`.", true,
 						stringvalidator.OneOf("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")),
-						listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()),
+						listvalidator.SizeAtLeast(1), validators.Named(listvalidator.UniqueValues())),
 					"config_patches": schema.ListNestedAttribute{
 						MarkdownDescription: "RFC 6902 JSON patches applied to the kubelet configuration kubeadm generates, e.g. " +
 							"`{ op = \"replace\", path = \"/cgroupDriver\", value = jsonencode(\"systemd\") }`. `[]` is the same as unset: none.",
