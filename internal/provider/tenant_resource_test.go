@@ -784,7 +784,7 @@ func TestAccTenant_invalidConfiguration(t *testing.T) {
   quota = { pods = "-3" }`, `must not be negative`},
 		{"bad quota resource name", `
   name  = "acme"
-  quota = { "requests cpu" = "1" }`, `"requests cpu" is not a qualified name`},
+  quota = { "requests cpu" = "1" }`, `"requests cpu" is not a resource name`},
 		{"bad limit", `
   name        = "acme"
   limit_range = { max = { memory = "1GB of RAM" } }`, `"1GB of RAM" is not a non-negative Kubernetes quantity`},
@@ -794,6 +794,35 @@ func TestAccTenant_invalidConfiguration(t *testing.T) {
 		{"bad label value", `
   name   = "acme"
   labels = { team = "a/b" }`, `is not a label value`},
+		{"limit default above max", `
+  name        = "acme"
+  limit_range = { default = { cpu = "4" }, max = { cpu = "2" } }`, `limit_range.default\["cpu"\] 4 exceeds limit_range.max\["cpu"\] 2`},
+		{"limit min above max", `
+  name        = "acme"
+  limit_range = { min = { memory = "2Gi" }, max = { memory = "1Gi" } }`, `limit_range.min\["memory"\] 2Gi is greater than limit_range.max\["memory"\] 1Gi`},
+		{"limit request above default", `
+  name        = "acme"
+  limit_range = { default_request = { cpu = "2" }, default = { cpu = "1" } }`, `Invalid Limit Range`},
+		{"limit ratio below one", `
+  name        = "acme"
+  limit_range = { max_limit_request_ratio = { cpu = "0.5" } }`, `limit_range.max_limit_request_ratio\["cpu"\] 500m is less than 1`},
+		{"limit of a resource containers do not have", `
+  name        = "acme"
+  limit_range = { max = { pods = "10" } }`, `"pods" is not a resource of containers`},
+		{"quota of an unknown resource", `
+  name  = "acme"
+  quota = { storage = "10Gi" }`, `"storage" is not a resource a quota can limit`},
+		{"fraction of pods", `
+  name  = "acme"
+  quota = { pods = "1.5" }`, `quota\["pods"\]: 1500m of pods is not a whole number`},
+		{"identity under two roles", `
+  name    = "acme"
+  members = [{ kind = "User", name = "alice", role = "admin" }, { kind = "User", name = "alice", role = "view" }]`,
+			`(?s)Member Listed Under Two Roles.*User alice is listed under two roles`},
+		{"service account twice", `
+  name    = "acme"
+  members = [{ kind = "ServiceAccount", name = "ci", role = "view" }, { kind = "ServiceAccount", name = "ci", namespace = "tenant-acme", role = "view" }]`,
+			`Duplicate Member`},
 	}
 	var steps []resource.TestStep
 	for _, tt := range tests {
@@ -841,5 +870,58 @@ resource "qumulus_tenant" "test" {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_binding_names"), knownvalue.ListSizeExact(2)),
 			},
 		}},
+	})
+}
+
+// TestAccTenant_emptyCollections: quota = {} and empty limit maps mean none: no
+// ResourceQuota, a LimitRange with only what is set, the state as written, and no change
+// planned afterwards.
+func TestAccTenant_emptyCollections(t *testing.T) {
+	isolateEnv(t)
+	name := tenantName()
+	addr := "qumulus_tenant.test"
+	cs, _ := kubeClients(t)
+	ns := tenant.DefaultNamespace(name)
+	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "qumulus_tenant" "test" {
+  name        = %q
+  labels      = {}
+  members     = []
+  quota       = {}
+  limit_range = { default = {}, max = { cpu = "2" }, max_limit_request_ratio = {} }
+}
+`, name)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkTenantsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("quota"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resource_quota_name"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("limit_range").AtMapKey("default"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("limit_range").AtMapKey("max"), knownvalue.MapExact(map[string]knownvalue.Check{"cpu": knownvalue.StringExact("2")})),
+				},
+				Check: check(func(ctx context.Context) error {
+					quotas, err := cs.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
+					if err != nil {
+						return err
+					}
+					if len(quotas.Items) != 0 {
+						return fmt.Errorf("quota = {} made %d ResourceQuotas", len(quotas.Items))
+					}
+					lr, err := cs.CoreV1().LimitRanges(ns).Get(ctx, tenant.LimitRangeName, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					return expectQuantity(lr.Spec.Limits[0].Max, "cpu", "2")
+				}),
+			},
+			{
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
 	})
 }

@@ -602,7 +602,27 @@ func TestAccWorkerPool_invalidConfiguration(t *testing.T) {
 		{"replicas with autoscaling", `replicas = 2
   autoscaling = { min = 1, max = 3 }` + infra, errorText("Invalid Attribute Combination", "replicas")},
 		{"kubelet may not set the label", `node_labels = { "kubernetes.io/role" = "db" }` + infra, errorText("Node Label Not Allowed", "kubernetes.io/role")},
-		{"node-labels as kubelet arg", `kubelet_extra_args = { "node-labels" = "a=b" }` + infra, diagnosticRegexp("Invalid Attribute Value Match", `value must be none of: ["node-labels"]`)},
+		{"node-labels as kubelet arg", `kubelet_extra_args = { "node-labels" = "a=b" }` + infra,
+			diagnosticRegexp("Kubelet Flag Set By Another Attribute", `kubelet_extra_args["node-labels"]: the key "node-labels" is the kubelet flag --node-labels, which the provider writes from node_labels`)},
+		{"register-with-taints as kubelet arg", `kubelet_extra_args = { "register-with-taints" = "a=b:NoSchedule" }` + infra,
+			diagnosticRegexp("Kubelet Flag Set By Another Attribute", `writes from node_taints: set it there instead`)},
+		{"kubelet arg with dashes", `kubelet_extra_args = { "--max-pods" = "110" }` + infra,
+			diagnosticRegexp("Invalid Kubelet Flag", `kubelet_extra_args["--max-pods"]: the key "--max-pods" starts with -: kubeadm adds the leading -- itself, write the flag name alone, e.g. "max-pods"`)},
+		{"rollout both zero", `rollout = { max_surge = "0", max_unavailable = "0" }` + infra,
+			diagnosticRegexp("Rollout Can Never Progress", "max_surge (0) and max_unavailable (0) are both 0")},
+		{"rollout both zero percent", `rollout = { max_surge = "0%", max_unavailable = "0%" }` + infra,
+			diagnosticRegexp("Rollout Can Never Progress", "max_surge (0%) and max_unavailable (0%) are both 0")},
+		{"rollout surge zero with default unavailable", `rollout = { max_surge = "0" }` + infra,
+			diagnosticRegexp("Rollout Can Never Progress", "max_surge (0) and max_unavailable (0) are both 0")},
+		{"unavailable above 100%", `rollout = { max_unavailable = "150%" }` + infra, diagnosticRegexp("Invalid Machine Count", "150% is more than all machines: at most 100%")},
+		{"duplicate file path", `files = [{ path = "/etc/motd", content = "a" }, { path = "/etc/motd", content = "b" }]` + infra,
+			diagnosticRegexp("Duplicate File Path", "files[0] and files[1] have the same path (/etc/motd)")},
+		{"relative file path", `files = [{ path = "etc/motd", content = "a" }]` + infra, diagnosticRegexp("Invalid File Path", `files[0].path: "etc/motd" is not an absolute path`)},
+		{"content not base64", `files = [{ path = "/etc/x", content = "not base64!", encoding = "base64" }]` + infra,
+			diagnosticRegexp("Invalid File Content", `files[0].content: The content is not base64, as encoding = "base64" says`)},
+		{"bad owner", `files = [{ path = "/etc/x", content = "a", owner = "root root" }]` + infra, diagnosticRegexp("Invalid File Owner", `"root root" is not user or user:group`)},
+		{"duplicate taint", `node_taints = [{ key = "a", effect = "NoSchedule" }, { key = "a", value = "x", effect = "NoSchedule" }]` + infra,
+			diagnosticRegexp("Duplicate Node Taint", "node_taints[0] and node_taints[1] have the same key and effect (a:NoSchedule)")},
 		{"spec not an object", `infrastructure = {
     api_group = "infrastructure.cluster.x-k8s.io"
     kind      = "DockerMachineTemplate"
@@ -616,7 +636,7 @@ func TestAccWorkerPool_invalidConfiguration(t *testing.T) {
   }`, errorText("Invalid Attribute Combination")},
 		{"OnDelete with max_surge", `rollout = { strategy = "OnDelete", max_surge = "1" }` + infra, errorText("Rolling Update Setting With OnDelete")},
 		{"empty health check", `health_check = {}` + infra, errorText("Health Check Checks Nothing")},
-		{"bad percentage", `rollout = { max_unavailable = "25 %" }` + infra, diagnosticRegexp("Invalid Attribute Value Match", "must be a whole number or a percentage such as 25%")},
+		{"bad percentage", `rollout = { max_unavailable = "25 %" }` + infra, diagnosticRegexp("Invalid Machine Count", `"25 %" is not a whole number or a percentage`)},
 	}
 	provider := acctest.ProviderBlock(t)
 	for _, c := range cases {
@@ -639,4 +659,52 @@ resource "qumulus_worker_pool" "test" {
 			})
 		})
 	}
+}
+
+// TestAccWorkerPool_emptyCollections: empty collections mean none, are applied as none,
+// stay as written in the state, and plan no change afterwards.
+func TestAccWorkerPool_emptyCollections(t *testing.T) {
+	isolateEnv(t)
+	tn := tenantName()
+	addr := "qumulus_worker_pool.test"
+	infra := fmt.Sprintf(dockerInfra, "v1.35.2", `"busybox"`)
+	config := poolConfig(t, tn, "v1.35.2", pool(`
+  node_labels           = {}
+  node_taints           = []
+  kubelet_extra_args    = {}
+  files                 = []
+  pre_kubeadm_commands  = []
+  post_kubeadm_commands = []
+  rollout               = {}
+  health_check = {
+    node_startup_timeout_seconds = 600
+    unhealthy_node_conditions    = []
+  }
+`+infra))
+	empty := knownvalue.ListExact([]knownvalue.Check{})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             checkPoolsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("files"), empty),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("node_taints"), empty),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("pre_kubeadm_commands"), empty),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("node_labels"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("kubelet_extra_args"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("rollout"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"strategy": knownvalue.Null(), "max_surge": knownvalue.Null(), "max_unavailable": knownvalue.Null(),
+					})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("health_check").AtMapKey("unhealthy_node_conditions"), empty),
+				},
+			},
+			{
+				// Refreshed from the cluster, nothing differs.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
 }
