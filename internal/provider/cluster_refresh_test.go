@@ -334,6 +334,9 @@ func (l *requestLog) wrap(next http.RoundTripper) http.RoundTripper {
 			what = "WATCH"
 		}
 		what += " " + r.URL.Path
+		if r.URL.Query().Get("dryRun") != "" {
+			what += "?dryRun=" + r.URL.Query().Get("dryRun")
+		}
 		call, ok := r.Context().Value(rpcCallKey{}).(*rpcCall)
 		if !ok {
 			l.mu.Lock()
@@ -399,6 +402,12 @@ func (s countingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadRes
 	})
 }
 
+func (s countingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	return during(ctx, s.log, "PlanResourceChange", req.TypeName, func(ctx context.Context) (*tfprotov6.PlanResourceChangeResponse, error) {
+		return s.ProviderServer.PlanResourceChange(ctx, req)
+	})
+}
+
 func (s countingServer) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
 	rpc := "Update"
 	if prior, err := req.PriorState.Unmarshal(tftypes.DynamicPseudoType); err == nil && prior.IsNull() {
@@ -413,7 +422,11 @@ func (s countingServer) ApplyResourceChange(ctx context.Context, req *tfprotov6.
 
 // TestAccCluster_requests counts what a cluster costs the management cluster: a refresh is
 // one GET of the TenantControlPlane; a create reads the namespace, checks the name is
-// free, applies, watches until Ready and reads the CA; an update applies and watches.
+// free, applies, watches until Ready and reads the CA; an update applies and watches. A
+// plan without changes makes no request; the plan of a change reads the namespace and
+// sends the TenantControlPlane once as a dry run (plan_dry_run), as does the plan of a
+// create once its namespace exists (Terraform plans each resource again when it applies
+// it, after what it depends on).
 func TestAccCluster_requests(t *testing.T) {
 	isolateEnv(t)
 	if !acctest.Cluster(t).Simulated {
@@ -459,30 +472,59 @@ func TestAccCluster_requests(t *testing.T) {
 			return nil
 		}
 	}
+	dryRun := "PATCH " + tcp + "?dryRun=All"
+	// plansBefore[i] is how many plans of the cluster were made before step i+1.
+	var plansBefore []int
+	mark := func() { plansBefore = append(plansBefore, len(log.of("PlanResourceChange", "qumulus_cluster"))) }
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
 		CheckDestroy:             checkClustersDestroyed(t),
 		Steps: []resource.TestStep{
 			{
-				Config: config(2),
+				PreConfig: mark,
+				Config:    config(2),
 				Check: resource.ComposeTestCheckFunc(
 					expect("Create", []string{namespace, "GET " + tcp, "PATCH " + tcp, "WATCH " + tcps, ca}),
 					resource.TestCheckResourceAttrSet("qumulus_cluster.test", "ca_certificate"),
 				),
 			},
 			// A refresh of the unchanged cluster, and the plan after it: one GET each time.
-			{Config: config(2), PlanOnly: true, Check: everyRead()},
+			{PreConfig: mark, Config: config(2), PlanOnly: true, Check: everyRead()},
 			{
-				Config: config(3),
+				PreConfig: mark,
+				Config:    config(3),
 				Check: resource.ComposeTestCheckFunc(
 					expect("Update", []string{namespace, "PATCH " + tcp, "WATCH " + tcps}),
 					resource.TestCheckResourceAttrSet("qumulus_cluster.test", "ca_certificate"),
 					everyRead(),
 				),
 			},
-			{Config: config(3), PlanOnly: true, Check: everyRead()},
+			{PreConfig: mark, Config: config(3), PlanOnly: true, Check: everyRead()},
 		},
 	})
+	plans := log.of("PlanResourceChange", "qumulus_cluster")
+	mark()
+	dryRuns := 0
+	for i, p := range plans {
+		step := 0
+		for step+1 < len(plansBefore) && plansBefore[step+1] <= i {
+			step++
+		}
+		switch {
+		case len(p) == 0:
+		case (step == 1 || step == 3) && len(p) > 0:
+			t.Errorf("plan %d (step %d, no changes) made requests %q, want none", i+1, step+1, p)
+		case slices.Equal(p, []string{namespace}):
+			// A create whose namespace the same apply makes: nothing to check yet.
+		case slices.Equal(p, []string{namespace, dryRun}):
+			dryRuns++
+		default:
+			t.Errorf("plan %d (step %d) made requests %q, want none, the namespace, or the namespace and %s", i+1, step+1, p, dryRun)
+		}
+	}
+	if dryRuns < 2 {
+		t.Errorf("%d plans sent a dry run, want at least the create's (once its namespace exists) and the update's", dryRuns)
+	}
 	if reads := log.of("ReadResource", "qumulus_cluster"); len(reads) < 3 {
 		t.Errorf("only %d refreshes of the cluster were counted", len(reads))
 	}

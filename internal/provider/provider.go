@@ -257,7 +257,7 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Check at plan time what `qumulus_tenant`, `qumulus_cluster` and `qumulus_worker_pool` would " +
 					"create or change: the provider sends the objects an apply would write as a server-side dry-run apply " +
 					"(`dryRun=All`), and whatever the API server, the CRDs' schemas and CEL rules, admission webhooks and " +
-					"ValidatingAdmissionPolicies refuse fails the plan with the attribute named. Default `true`.\n\n" +
+					"ValidatingAdmissionPolicies refuse fails the plan with the attribute named. Default `true`. " +
 					"It runs only for a create or an in-place change whose configuration is fully known, never for a " +
 					"resource without changes (a plan without changes sends no request for it), a replacement or a destroy. " +
 					"Objects in a namespace the same apply creates cannot be checked and are skipped. A dry run that cannot " +

@@ -33,7 +33,7 @@ func isolateEnv(t *testing.T) {
 	for _, name := range []string{
 		envConfigPath, envConfigPaths, envConfigContent, envConfigContext, envConfigContextCluster, envConfigContextUser, envHost, envToken,
 		envClientCertificate, envClientKey, envClusterCACertificate, envInsecure, envTLSServerName,
-		envProxyURL, envInCluster, envQPS, envBurst,
+		envProxyURL, envInCluster, envQPS, envBurst, envPlanDryRun,
 	} {
 		t.Setenv(name, "")
 	}

@@ -20,6 +20,7 @@ func TestClassify(t *testing.T) {
 		{"GET", "/api/v1/namespaces", "", "list namespaces"},
 		{"GET", "/api/v1/namespaces/ns/secrets/prod-admin-kubeconfig", "", "get secrets"},
 		{"PATCH", "/apis/kamaji.clastix.io/v1alpha1/namespaces/ns/tenantcontrolplanes/prod", "application/apply-patch+yaml", "apply tenantcontrolplanes"},
+		{"PATCH", "/apis/kamaji.clastix.io/v1alpha1/namespaces/ns/tenantcontrolplanes/prod?dryRun=All&fieldManager=x", "application/apply-patch+yaml", "dryrun-apply tenantcontrolplanes"},
 		{"PATCH", "/apis/kamaji.clastix.io/v1alpha1/namespaces/ns/tenantcontrolplanes/prod/status", "application/merge-patch+json", "patch tenantcontrolplanes/status"},
 		{"PUT", "/api/v1/namespaces/ns/finalize", "", "update namespaces/finalize"},
 		{"POST", "/api/v1/namespaces/ns/secrets", "", "create secrets"},

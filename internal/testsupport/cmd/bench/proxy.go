@@ -114,7 +114,7 @@ func (r requests) String() string {
 
 // classify names a Kubernetes API request "<verb> <resource>[/<subresource>]" with the
 // verbs of the API server's audit log (get, list, watch, create, update, patch, apply,
-// delete, deletecollection); discovery and other non-resource paths are "get discovery"
+// delete, deletecollection), a dry-run write prefixed "dryrun-" (dryrun-apply); discovery and other non-resource paths are "get discovery"
 // and "<method> <path>".
 func classify(method string, u *url.URL, contentType string) string {
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
@@ -165,6 +165,10 @@ func classify(method string, u *url.URL, contentType string) string {
 		verb = "patch"
 		if strings.HasPrefix(contentType, "application/apply-patch") {
 			verb = "apply"
+		}
+		if u.Query().Get("dryRun") != "" {
+			// A plan-time check (plan_dry_run): the server stores nothing.
+			verb = "dryrun-" + verb
 		}
 	case http.MethodDelete:
 		verb = "delete"

@@ -299,7 +299,13 @@ plan over the plan's time: the provider's client-side rate limit (`+"`qps`"+`, d
 		if len(last) > 0 {
 			fmt.Fprintf(&body, "Requests of the last plan of %d: %s.\n\n", maxN, last[len(last)-1].requests)
 		}
+		dryRuns := 0
+		for _, x := range last {
+			dryRuns += x.requests.verb("dryrun-apply")
+		}
 		goals = append(goals,
+			goal{What: fmt.Sprintf("dry-run requests on a no-change plan of %d %s (plan_dry_run)", maxN, k.label), Target: "0",
+				Measured: fmt.Sprintf("%d in %s", dryRuns, plural(len(last), "plan")), Met: met(dryRuns == 0)},
 			goal{What: fmt.Sprintf("provider CPU per object, refresh of %s", k.label), Target: "≤ 2 ms",
 				Measured: fmt.Sprintf("%.2f ms", cpuSlope), Met: met(cpuSlope <= 2)},
 			goal{What: fmt.Sprintf("API requests per object per refresh, %s", k.label), Target: "≤ 1 (the floor's: 1 GET)",
