@@ -702,7 +702,7 @@ func TestAccWorkerPool_emptyCollections(t *testing.T) {
 			},
 			{
 				// Refreshed from the cluster, nothing differs.
-				Config: config,
+				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},

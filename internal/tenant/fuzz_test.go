@@ -56,7 +56,9 @@ func FuzzCheckLimits(f *testing.F) {
 		xq, xok := set(&l.Max, hi)
 		tq, tok := set(&l.MaxLimitRequestRatio, ratio)
 		errs := CheckLimits(l)
-		above := func(a resource.Quantity, aok bool, b resource.Quantity, bok bool) bool { return aok && bok && a.Cmp(b) > 0 }
+		above := func(a resource.Quantity, aok bool, b resource.Quantity, bok bool) bool {
+			return aok && bok && a.Cmp(b) > 0
+		}
 		broken := above(mq, mok, xq, xok) || above(mq, mok, rq, rok) || above(rq, rok, xq, xok) || above(rq, rok, dq, dok) ||
 			above(mq, mok, dq, dok) || above(dq, dok, xq, xok) || (tok && tq.Cmp(resource.MustParse("1")) < 0)
 		if broken && len(errs) == 0 {
@@ -70,7 +72,7 @@ func FuzzCheckLimits(f *testing.F) {
 		if !broken && len(errs) > 0 {
 			// Only the rules beyond the order may refuse what keeps it.
 			for _, e := range errs {
-				if e.Field != FieldMaxRatio && !(e.Field == FieldDefaultRequest && e.Other == FieldDefault) {
+				if e.Field != FieldMaxRatio && (e.Field != FieldDefaultRequest || e.Other != FieldDefault) {
 					t.Fatalf("%s: %v refused although the order holds", name, e)
 				}
 			}

@@ -41,7 +41,10 @@ var stringValidators = []struct {
 	{"Quantity", Quantity(), func(s string) bool { q, err := resource.ParseQuantity(s); return err == nil && q.Sign() >= 0 }},
 	{"CIDR", CIDR(), func(s string) bool { p, err := netip.ParsePrefix(s); return err == nil && p.Masked() == p }},
 	{"IP", IP(), func(s string) bool { a, err := netip.ParseAddr(s); return err == nil && a.Zone() == "" }},
-	{"Host", Host(), func(s string) bool { _, err := netip.ParseAddr(s); return err == nil || none(validation.IsDNS1123Subdomain(s)) }},
+	{"Host", Host(), func(s string) bool {
+		_, err := netip.ParseAddr(s)
+		return err == nil || none(validation.IsDNS1123Subdomain(s))
+	}},
 	{"ClusterID", ClusterID(), func(s string) bool {
 		ns, name, found := strings.Cut(s, "/")
 		return found && none(validation.IsDNS1123Label(ns)) && none(validation.IsDNS1035Label(name))

@@ -82,7 +82,7 @@ func KubeletArgName() validator.String {
 					"writes from %s: set it there instead (e.g. %s), and remove it from kubelet_extra_args", name, reserved.Arg, attr, attrExample(attr))
 			}
 			if err != nil {
-				return "", fmt.Errorf("the key %s", err)
+				return "", fmt.Errorf("the key %w", err)
 			}
 			return "", nil
 		}}

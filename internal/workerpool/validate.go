@@ -107,12 +107,10 @@ func CheckRollout(r Rollout) error {
 	if unavailable == "" {
 		unavailable = "0"
 	}
+	// A bound that is not a count is refused by its own attribute's check.
 	s, err1 := ParseIntOrPercent(surge)
 	u, err2 := ParseIntOrPercent(unavailable)
-	if err1 != nil || err2 != nil {
-		return nil // refused as a format problem of its own attribute
-	}
-	if s.IsZero() && u.IsZero() {
+	if err1 == nil && err2 == nil && s.IsZero() && u.IsZero() {
 		return &RolloutStuckError{MaxSurge: surge, MaxUnavailable: unavailable}
 	}
 	return nil
@@ -299,7 +297,7 @@ func CheckFileContent(content, encoding string) error {
 	case "base64", "gzip+base64":
 		decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(content), ""))
 		if err != nil {
-			return fmt.Errorf("the content is not base64, as encoding = %q says: %v. Encode it with base64encode() or base64gzip()", encoding, err)
+			return fmt.Errorf("the content is not base64, as encoding = %q says: %w. Encode it with base64encode() or base64gzip()", encoding, err)
 		}
 		if encoding == "gzip+base64" && !bytes.HasPrefix(decoded, gzipMagic) {
 			return fmt.Errorf("the content decodes from base64 but is not gzip data, as encoding = %q says: encode it with base64gzip()", encoding)
