@@ -475,7 +475,11 @@ func TestAccCluster_requests(t *testing.T) {
 	dryRun := "PATCH " + tcp + "?dryRun=All"
 	// plansBefore[i] is how many plans of the cluster were made before step i+1.
 	var plansBefore []int
-	mark := func() { plansBefore = append(plansBefore, len(log.of("PlanResourceChange", "qumulus_cluster"))) }
+	var tenantPlansBefore []int
+	mark := func() {
+		plansBefore = append(plansBefore, len(log.of("PlanResourceChange", "qumulus_cluster")))
+		tenantPlansBefore = append(tenantPlansBefore, len(log.of("PlanResourceChange", "qumulus_tenant")))
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
 		CheckDestroy:             checkClustersDestroyed(t),
@@ -520,6 +524,12 @@ func TestAccCluster_requests(t *testing.T) {
 			dryRuns++
 		default:
 			t.Errorf("plan %d (step %d) made requests %q, want none, the namespace, or the namespace and %s", i+1, step+1, p, dryRun)
+		}
+	}
+	// The tenant changes only in the first step: its later plans make no request.
+	for i, p := range log.of("PlanResourceChange", "qumulus_tenant")[tenantPlansBefore[1]:] {
+		if len(p) > 0 {
+			t.Errorf("plan %d of the unchanged tenant made requests %q, want none", tenantPlansBefore[1]+i+1, p)
 		}
 	}
 	if dryRuns < 2 {

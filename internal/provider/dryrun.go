@@ -68,7 +68,7 @@ func (p *planDryRuns) failed(ctx context.Context, noun, id string, err error) {
 	case !isAPIStatus(objErr.Err):
 		reason = "the management cluster did not answer"
 	case apierrors.IsUnauthorized(err), apierrors.IsForbidden(err):
-		reason = "the provider's credentials may not write (a dry run needs the permissions of the write)"
+		reason = "the management cluster refused the provider's credentials (a dry run needs the permissions of the write)"
 	default:
 		tflog.Warn(ctx, "plan dry run skipped: it could not be made", map[string]any{noun: id, "error": err.Error()})
 		return

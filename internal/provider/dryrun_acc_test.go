@@ -189,7 +189,9 @@ func TestAccCluster_dryRunReadOnly(t *testing.T) {
 	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), user, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), user, metav1.DeleteOptions{})
+	})
 
 	readOnly := fmt.Sprintf("provider \"qumulus\" {\n  config_content = %s\n}\n", acctest.HCLString(string(kubeconfig)))
 	tn := tenantName()
