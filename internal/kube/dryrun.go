@@ -58,7 +58,8 @@ type DryRunResult struct {
 	// Checked names the objects the API server accepted.
 	Checked []string
 	// Skipped names the objects that could not be checked because their namespace does
-	// not exist yet (it is made by the same apply).
+	// not exist yet (it is made by the same apply), or that a plan creates although they
+	// exist (the create half of a replacement, or a name taken, which the apply reports).
 	Skipped []string
 }
 
@@ -97,9 +98,27 @@ func (d *DryRun) Apply(ctx context.Context, r dynamic.ResourceInterface, obj *un
 		if refusal == nil {
 			return &ObjectError{Action: DryRunAction, Object: what, Err: err}
 		}
+		if creating, _ := ctx.Value(creatingKey{}).(bool); creating {
+			// A create whose object already exists is the create half of a replacement
+			// (Terraform plans it with no prior state) or a name already taken, which the
+			// apply reports: the server checked it as an update, against rules (immutable
+			// fields) the new object does not meet.
+			if _, getErr := r.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil {
+				d.result.Skipped = append(d.result.Skipped, what)
+				return nil
+			}
+		}
 		d.refusals = append(d.refusals, *refusal)
 	}
 	return nil
+}
+
+type creatingKey struct{}
+
+// Creating marks ctx as the dry run of objects a plan creates: a refusal of an object
+// that already exists is then not reported (see DryRun.Apply).
+func Creating(ctx context.Context) context.Context {
+	return context.WithValue(ctx, creatingKey{}, true)
 }
 
 // Result is what the objects sent so far came to.

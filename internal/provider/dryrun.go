@@ -116,6 +116,9 @@ func (l *lifecycle[M, C, W]) dryRunPlan(ctx context.Context, req resource.Modify
 	}
 	ctx, cancel := context.WithTimeout(ctx, planDryRunTimeout)
 	defer cancel()
+	if req.State.Raw.IsNull() {
+		ctx = kube.Creating(ctx)
+	}
 	result, err := run(ctx, l.newClient(clients.ForRead()))
 	var refused *kube.RefusedError
 	switch {
@@ -127,7 +130,7 @@ func (l *lifecycle[M, C, W]) dryRunPlan(ctx context.Context, req resource.Modify
 		tflog.Debug(ctx, "plan dry run accepted", map[string]any{l.noun: id, "checked": result.Checked})
 	}
 	if len(result.Skipped) > 0 {
-		tflog.Info(ctx, "plan dry run could not check objects whose namespace the apply makes", map[string]any{l.noun: id, "skipped": result.Skipped})
+		tflog.Info(ctx, "plan dry run could not check objects whose namespace the apply makes, or that exist already although the plan creates them", map[string]any{l.noun: id, "skipped": result.Skipped})
 	}
 }
 

@@ -40,10 +40,12 @@ func noTenantControlPlane(t *testing.T, namespace string) {
 	}
 }
 
-// TestAccCluster_dryRunRefused plans a cluster whose domain only the Kamaji CRD refuses
-// (its pattern wants a dot): the plan fails on network.cluster_domain and nothing is made.
+// TestAccCluster_dryRunRefused plans a cluster whose domain only the management cluster's
+// ValidatingAdmissionPolicy refuses: the plan fails, naming the object and the field, and
+// nothing is made.
 func TestAccCluster_dryRunRefused(t *testing.T) {
 	isolateEnv(t)
+	installRefusingPolicy(t)
 	tn := tenantName()
 	ns := tenant.DefaultNamespace(tn)
 	resource.Test(t, resource.TestCase{
@@ -55,10 +57,10 @@ func TestAccCluster_dryRunRefused(t *testing.T) {
 				Config: clusterConfig(t, tn, `
   name    = "prod"
   version = "1.35.0"
-  network = { service_type = "ClusterIP", cluster_domain = "clusterlocal" }
+  network = { service_type = "ClusterIP", cluster_domain = "`+refusedDomain+`" }
 `),
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)Refused By The Management Cluster.*TenantControlPlane\s+` + ns + `/prod.*spec\.networkProfile\.clusterDomain.*Change\s+network\.cluster_domain`),
+				ExpectError: regexp.MustCompile(`(?s)Refused By The Management Cluster.*TenantControlPlane\s+` + ns + `/prod.*ValidatingAdmissionPolicy.*clusterDomain`),
 			},
 			{
 				PreConfig: func() { noTenantControlPlane(t, ns) },
@@ -68,11 +70,17 @@ func TestAccCluster_dryRunRefused(t *testing.T) {
 	})
 }
 
-// refusedLabel is the namespace label the test's ValidatingAdmissionPolicy refuses.
-const refusedLabel = "qumulus-test/policy"
+// refusedLabel is the namespace label the test's ValidatingAdmissionPolicy refuses;
+// refusedDomain the cluster domain it refuses on TenantControlPlanes (a valid domain that
+// no validator of the provider can know is refused).
+const (
+	refusedLabel  = "qumulus-test/policy"
+	refusedDomain = "refused.example"
+)
 
 // installRefusingPolicy installs a ValidatingAdmissionPolicy (CEL, served by the API
-// server itself) that refuses namespaces labelled refusedLabel=refused, and waits until
+// server itself) that refuses namespaces labelled refusedLabel=refused and
+// TenantControlPlanes of cluster domain refusedDomain, and waits until
 // the API server enforces it.
 func installRefusingPolicy(t *testing.T) {
 	t.Helper()
@@ -88,10 +96,17 @@ func installRefusingPolicy(t *testing.T) {
 					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"namespaces"}},
 				},
+			}, {
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"kamaji.clastix.io"}, APIVersions: []string{"*"}, Resources: []string{"tenantcontrolplanes"}},
+				},
 			}}},
 			// No message: the API server quotes the expression, which names the field.
 			Validations: []admissionregistrationv1.Validation{{
-				Expression: fmt.Sprintf(`!has(object.metadata.labels) || !(%q in object.metadata.labels) || object.metadata.labels[%q] != "refused"`, refusedLabel, refusedLabel),
+				Expression: fmt.Sprintf(`object.kind != "Namespace" || !has(object.metadata.labels) || !(%q in object.metadata.labels) || object.metadata.labels[%q] != "refused"`, refusedLabel, refusedLabel),
+			}, {
+				Expression: fmt.Sprintf(`object.kind != "TenantControlPlane" || !has(object.spec.networkProfile) || !has(object.spec.networkProfile.clusterDomain) || object.spec.networkProfile.clusterDomain != %q`, refusedDomain),
 			}},
 		},
 	}
@@ -162,6 +177,7 @@ resource "qumulus_tenant" "test" {
 // plans often run: the dry run is refused permission, and the plan goes on without it.
 func TestAccCluster_dryRunReadOnly(t *testing.T) {
 	isolateEnv(t)
+	installRefusingPolicy(t)
 	c := acctest.Cluster(t)
 	if !c.Simulated {
 		t.Skip("users can be added only to the local management cluster")
@@ -209,9 +225,9 @@ resource "qumulus_cluster" "test" {
   namespace = %q
   name      = "prod"
   version   = "1.35.0"
-  network   = { service_type = "ClusterIP", cluster_domain = "clusterlocal" }
+  network   = { service_type = "ClusterIP", cluster_domain = %q }
 }
-`, ns),
+`, ns, refusedDomain),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},

@@ -576,7 +576,20 @@ func TestAccWorkerPool_errors(t *testing.T) {
 				ExpectError: errorText("Infrastructure Template Kind Not Served", "OpenStackMachineTemplate", "Install that Cluster API infrastructure provider"),
 			},
 			{
-				// A field the CRD does not know is refused, not dropped.
+				// A field the CRD does not know is refused, not dropped: at plan, by the
+				// plan's dry run of the template.
+				Config: poolConfig(t, tn, "v1.35.2", pool(`
+  infrastructure = {
+    api_group = "infrastructure.cluster.x-k8s.io"
+    kind      = "DockerMachineTemplate"
+    spec      = jsonencode({ customImagee = "typo" })
+  }
+`)),
+				ExpectError: errorText("Refused By The Management Cluster", "DockerMachineTemplate", "customImagee", "Change infrastructure.spec"),
+			},
+			{
+				// Without the plan's dry run, the apply refuses it.
+				PreConfig: func() { t.Setenv(envPlanDryRun, "false") },
 				Config: poolConfig(t, tn, "v1.35.2", pool(`
   infrastructure = {
     api_group = "infrastructure.cluster.x-k8s.io"
