@@ -431,15 +431,20 @@ func describe(objs []helmrelease.ObjectStatus) string {
 
 // revert undoes a release that did not become ready, on a context of its own (the
 // operation's may be what ended), and returns err with what was done.
+// When the API server does not answer, nothing is tried: the error says so, and the
+// next apply goes on from what is installed.
 func (c *Client) revert(d *helmrelease.Driver, name string, err error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), revertTimeout)
-	defer cancel()
-	done, rerr := d.Revert(ctx, name, revertTimeout-helmMargin)
 	var fe *helmrelease.FailedError
 	if !errors.As(err, &fe) {
 		fe = &helmrelease.FailedError{Release: d.Namespace + "/" + name, Operation: "readiness", Err: err}
 	}
-	fe.Reverted, fe.RevertErr = done, rerr
+	if down := d.Unanswered(context.Background(), err); down != nil {
+		fe.Err = fmt.Errorf("%w (the API server stopped answering: %w; nothing was undone)", fe.Err, down)
+		return fe
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), revertTimeout)
+	defer cancel()
+	fe.Reverted, fe.RevertErr = d.Revert(ctx, name, revertTimeout-helmMargin)
 	return fe
 }
 

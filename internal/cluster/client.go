@@ -26,6 +26,9 @@ import (
 type Client struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	// NamespaceTenant, when set, reads a namespace's tenant label in place of a GET of the
+	// namespace (kube.Clients' remembers it during a plan).
+	NamespaceTenant func(ctx context.Context, namespace string) (string, error)
 
 	seen map[seenKey]*unstructured.Unstructured
 }
@@ -150,7 +153,7 @@ func (c *Client) get(ctx context.Context, k Key, o object) (*unstructured.Unstru
 
 // Prepare checks that the tenant namespace exists and copies its tenant label to s.
 func (c *Client) Prepare(ctx context.Context, s *Spec) error {
-	tenant, err := kube.NamespaceTenant(ctx, c.Kube, s.Namespace)
+	tenant, err := kube.ReadNamespaceTenant(ctx, c.NamespaceTenant, c.Kube, s.Namespace)
 	s.Tenant = tenant
 	return err
 }
@@ -245,9 +248,10 @@ func (c *Client) DetectMode(ctx context.Context, namespace, name string) (cluste
 	return false, nil
 }
 
-// Observe reads the cluster back. It returns ErrNotFound when the object the provider
-// writes (the TenantControlPlane, or in Cluster API mode the Cluster or the
-// KamajiControlPlane) is gone. The CA Secret is read only when the TenantControlPlane
+// Observe reads the cluster back. It returns ErrNotFound when the objects the provider
+// writes (the TenantControlPlane, or in Cluster API mode both the Cluster and the
+// KamajiControlPlane) are gone or being deleted; in Cluster API mode one of the two gone
+// is named in Observed.Missing. The CA Secret is read only when the TenantControlPlane
 // says its CA may differ from known (see KnownCA.unchanged).
 func (c *Client) Observe(ctx context.Context, k Key, known KnownCA) (*Observed, error) {
 	var o Observed
@@ -264,8 +268,20 @@ func (c *Client) Observe(ctx context.Context, k Key, known KnownCA) (*Observed, 
 		if err != nil {
 			return nil, err
 		}
-		if cluster == nil || kcp == nil || cluster.GetDeletionTimestamp() != nil {
+		// One of the two deleted out of band is drift the next apply writes back: a create
+		// would find the other and refuse. Only when neither is left is the cluster gone.
+		cluster, kcp = present(cluster), present(kcp)
+		if cluster == nil && kcp == nil {
 			return nil, ErrNotFound
+		}
+		for _, missing := range []struct {
+			obj **unstructured.Unstructured
+			o   object
+		}{{&cluster, clusterAPICluster}, {&kcp, kamajiControlPlane}} {
+			if *missing.obj == nil {
+				o.Missing = append(o.Missing, k.describe(missing.o))
+				*missing.obj = &unstructured.Unstructured{Object: map[string]any{}}
+			}
 		}
 		o.Spec = specFromClusterAPI(cluster, kcp)
 	} else {
@@ -282,6 +298,14 @@ func (c *Client) Observe(ctx context.Context, k Key, known KnownCA) (*Observed, 
 		}
 	}
 	return &o, nil
+}
+
+// present is obj unless it is nil or being deleted.
+func present(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj == nil || obj.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	return obj
 }
 
 // caCertificate reads the public CA certificate from the CA Secret Kamaji names in

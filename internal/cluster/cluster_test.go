@@ -2,12 +2,17 @@ package cluster
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
 )
@@ -232,5 +237,58 @@ func TestReady(t *testing.T) {
 	sleeping.Phase, sleeping.SpecReplicas, sleeping.Deployment = "Sleeping", ptr64(0), DeploymentStatus{Reported: true}
 	if !sleeping.Ready(Spec{Version: "v1.35.0", Replicas: ptr64(0)}) || sleeping.Ready(Spec{Version: "v1.35.0"}) {
 		t.Error("Sleeping is ready only when scaled to zero")
+	}
+}
+
+// TestObservePartialClusterAPI: in Cluster API mode one of the Cluster and the
+// KamajiControlPlane deleted (or being deleted) is named as missing, and the cluster is
+// gone only when neither is left.
+func TestObservePartialClusterAPI(t *testing.T) {
+	t.Parallel()
+	s := fullSpec()
+	s.ClusterAPI = &ClusterAPI{}
+	objs := s.Objects()
+	kcp, cl := objs[0], objs[1]
+	deleting := func(o *unstructured.Unstructured) *unstructured.Unstructured {
+		o = o.DeepCopy()
+		now := metav1.Now()
+		o.SetDeletionTimestamp(&now)
+		o.SetFinalizers([]string{"test"})
+		return o
+	}
+	k := s.Key()
+	for _, tc := range []struct {
+		name    string
+		objs    []runtime.Object
+		missing []string
+		gone    bool
+	}{
+		{name: "both", objs: []runtime.Object{kcp, cl}},
+		{name: "no KamajiControlPlane", objs: []runtime.Object{cl}, missing: []string{"KamajiControlPlane " + k.Namespace + "/" + k.Name}},
+		{name: "no Cluster", objs: []runtime.Object{kcp}, missing: []string{"Cluster " + k.Namespace + "/" + k.Name}},
+		{name: "KamajiControlPlane being deleted", objs: []runtime.Object{deleting(kcp), cl}, missing: []string{"KamajiControlPlane " + k.Namespace + "/" + k.Name}},
+		{name: "neither", gone: true},
+		{name: "Cluster being deleted, no KamajiControlPlane", objs: []runtime.Object{deleting(cl)}, gone: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+				tenantControlPlane.gvr: "TenantControlPlaneList", kamajiControlPlane.gvr: "KamajiControlPlaneList", clusterAPICluster.gvr: "ClusterList",
+			}, tc.objs...)
+			c := &Client{Dynamic: dyn}
+			o, err := c.Observe(t.Context(), k, KnownCA{})
+			if tc.gone {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Observe: %v, want ErrNotFound", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(o.Missing, tc.missing) {
+				t.Errorf("missing %q, want %q", o.Missing, tc.missing)
+			}
+		})
 	}
 }

@@ -26,6 +26,10 @@ type Observed struct {
 	CACertificate string
 	// CASource is where CACertificate came from, to pass back to Observe as a KnownCA.
 	CASource CASource
+	// Missing names the objects of a Cluster API mode cluster that were deleted out of
+	// band while the other remains ("KamajiControlPlane tenant-a/prod"); Spec then has
+	// nothing of them and is incomplete. Apply writes them again.
+	Missing []string
 }
 
 // CASource is the CA Secret a CA certificate is read from, and the checksum Kamaji

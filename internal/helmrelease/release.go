@@ -256,7 +256,14 @@ func (d *Driver) Apply(ctx context.Context, name string, ch *chart.Chart, values
 	}
 
 	fe := &FailedError{Release: d.id(name), Operation: op, Err: err}
-	fe.Object, fe.Condition = d.failingObject(ctx, rel, err)
+	if down := d.Unanswered(ctx, err); down != nil {
+		// Nothing can be read or undone while the API server does not answer, and Helm's
+		// record stays as it was last written.
+		fe.Object, _ = d.failingObject(ctx, rel, err, false)
+		fe.Err = fmt.Errorf("%w (the API server stopped answering: %w; the release stays pending until the next apply recovers it)", err, down)
+		return nil, fe
+	}
+	fe.Object, fe.Condition = d.failingObject(ctx, rel, err, true)
 	if ctx.Err() != nil {
 		fe.Err = fmt.Errorf("%w (the release stays pending until the next apply recovers it)", err)
 		return nil, fe
@@ -276,9 +283,29 @@ func (d *Driver) Apply(ctx context.Context, name string, ch *chart.Chart, values
 	return nil, fe
 }
 
-// failingObject names the hook that failed, with its status, or the object the API server
-// refused.
-func (d *Driver) failingObject(ctx context.Context, rel *release.Release, err error) (string, string) {
+// probeTimeout bounds the question whether the API server answers, after a failure.
+const probeTimeout = 10 * time.Second
+
+// Unanswered is the request the API server did not answer, when that is why Helm's
+// operation failed: found in err, or, since Helm's errors keep only the text of what they
+// wrap, asked again (GET /version, bounded by probeTimeout even when ctx has ended). nil
+// when the API server answers.
+func (d *Driver) Unanswered(ctx context.Context, err error) *kube.NoAnswerError {
+	var na *kube.NoAnswerError
+	if errors.As(err, &na) {
+		return na
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeTimeout)
+	defer cancel()
+	if perr := d.Clients.Kubernetes.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); errors.As(perr, &na) {
+		return na
+	}
+	return nil
+}
+
+// failingObject names the hook that failed, with its status when live is set, or the
+// object the API server refused.
+func (d *Driver) failingObject(ctx context.Context, rel *release.Release, err error, live bool) (string, string) {
 	if rel != nil {
 		// The hook that failed, else the one Helm was still waiting for when it gave up.
 		hooks := slices.Clone(rel.Hooks)
@@ -292,6 +319,9 @@ func (d *Driver) failingObject(ctx context.Context, rel *release.Release, err er
 			objs, perr := d.objects(h.Manifest)
 			if perr != nil || len(objs) == 0 {
 				return fmt.Sprintf("hook %s %s/%s", h.Kind, d.Namespace, h.Name), ""
+			}
+			if !live {
+				return "hook " + objs[0].String(), ""
 			}
 			return "hook " + objs[0].String(), d.condition(ctx, objs[0])
 		}

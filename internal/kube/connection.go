@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // Clients is the set of clients for one API server, built once and shared.
@@ -23,6 +25,9 @@ type Clients struct {
 	// Reads serves a refresh's GETs of many objects of one namespace from one list (see
 	// ReadCache); ForRead returns clients that use it.
 	Reads *ReadCache
+	// NamespaceTenant reads the tenant label of a namespace that must exist (see the
+	// function NamespaceTenant); ForRead's remembers it for a moment.
+	NamespaceTenant func(ctx context.Context, namespace string) (string, error)
 }
 
 // ForRead returns a copy of c whose dynamic client's namespaced GETs go through c.Reads.
@@ -34,11 +39,25 @@ func (c *Clients) ForRead() *Clients {
 	}
 	r := *c
 	r.Dynamic = c.Reads.Dynamic()
+	r.NamespaceTenant = func(ctx context.Context, namespace string) (string, error) {
+		return c.Reads.NamespaceTenant(ctx, c.Kubernetes, namespace)
+	}
 	return &r
 }
 
-// NewClients builds every client from one REST configuration.
+// NewClients builds every client from one REST configuration. They share one client-side
+// rate limiter of cfg's QPS and Burst (client-go gives each client its own, so that a
+// provider with a Kubernetes, a dynamic and a Helm client would send up to three times
+// what its settings allow), and retry transient failures with DefaultRetryPolicy.
 func NewClients(cfg *rest.Config) (*Clients, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.RateLimiter == nil && cfg.QPS > 0 {
+		if cfg.Burst <= 0 {
+			return nil, fmt.Errorf("a QPS of %v needs a burst of at least 1", cfg.QPS)
+		}
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
+	}
+	cfg.Wrap(DefaultRetryPolicy.Wrap)
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
@@ -55,6 +74,9 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 		Discovery:  disc,
 		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(disc),
 		Reads:      NewReadCache(dyn),
+		NamespaceTenant: func(ctx context.Context, namespace string) (string, error) {
+			return NamespaceTenant(ctx, cs, namespace)
+		},
 	}, nil
 }
 

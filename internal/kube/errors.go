@@ -123,6 +123,15 @@ func NamespaceTenant(ctx context.Context, k kubernetes.Interface, namespace stri
 	return ns.Labels[LabelTenant], nil
 }
 
+// ReadNamespaceTenant is NamespaceTenant through read when one is given (kube.Clients'
+// NamespaceTenant, which remembers it during a plan), else from a GET with k.
+func ReadNamespaceTenant(ctx context.Context, read func(context.Context, string) (string, error), k kubernetes.Interface, namespace string) (string, error) {
+	if read != nil {
+		return read(ctx, namespace)
+	}
+	return NamespaceTenant(ctx, k, namespace)
+}
+
 // ErrNotFound is wrapped by each domain package's "not found" error: the object the
 // provider manages is gone, so Terraform forgets it.
 var ErrNotFound = errors.New("not found")

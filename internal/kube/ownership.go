@@ -18,6 +18,11 @@ const (
 
 	// LabelTenant names the qumulus_tenant an object belongs to.
 	LabelTenant = "qumulus.io/tenant"
+
+	// AnnotationCreateRequest holds a random identifier of the request that created an
+	// object, so that a create whose answer was lost (a connection broken after the
+	// request was sent, a 5xx) can tell the object it made from one someone else made.
+	AnnotationCreateRequest = "qumulus.io/create-request"
 )
 
 // OwnershipLabels are the labels the provider puts on every object of a tenant.

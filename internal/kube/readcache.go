@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 )
 
 // ReadCache serves the GETs of a refresh from one LIST per kind and namespace when many
@@ -28,8 +29,18 @@ type ReadCache struct {
 	dyn dynamic.Interface
 	now func() time.Time
 
-	mu    sync.Mutex
-	lists map[listKey]*list
+	mu      sync.Mutex
+	lists   map[listKey]*list
+	tenants map[string]*tenantRead
+}
+
+// tenantRead is one read of a namespace's tenant label, shared by the readers that ask
+// while it is made.
+type tenantRead struct {
+	done   chan struct{}
+	at     time.Time
+	tenant string
+	err    error
 }
 
 // DirectReads is how many GETs of one kind in one namespace go to the API server before
@@ -57,7 +68,7 @@ type list struct {
 
 // NewReadCache returns a ReadCache over dyn.
 func NewReadCache(dyn dynamic.Interface) *ReadCache {
-	return &ReadCache{dyn: dyn, now: time.Now, lists: map[listKey]*list{}}
+	return &ReadCache{dyn: dyn, now: time.Now, lists: map[listKey]*list{}, tenants: map[string]*tenantRead{}}
 }
 
 // Reset forgets every list.
@@ -68,6 +79,43 @@ func (c *ReadCache) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.lists)
+	clear(c.tenants)
+}
+
+// NamespaceTenant is NamespaceTenant (the tenant label of a namespace that must exist)
+// remembered for TTL: the plan-time dry runs of many clusters or pools of one namespace
+// read it once. Concurrent readers share one GET; a failed read is not remembered.
+func (c *ReadCache) NamespaceTenant(ctx context.Context, k kubernetes.Interface, namespace string) (string, error) {
+	c.mu.Lock()
+	r := c.tenants[namespace]
+	if r != nil {
+		select {
+		case <-r.done:
+			if r.err != nil || c.now().Sub(r.at) > TTL {
+				r = nil
+			}
+		default:
+		}
+	}
+	if r != nil {
+		c.mu.Unlock()
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		if r.err == nil {
+			return r.tenant, nil
+		}
+		return NamespaceTenant(ctx, k, namespace)
+	}
+	r = &tenantRead{done: make(chan struct{})}
+	c.tenants[namespace] = r
+	c.mu.Unlock()
+	r.tenant, r.err = NamespaceTenant(ctx, k, namespace)
+	r.at = c.now()
+	close(r.done)
+	return r.tenant, r.err
 }
 
 // Dynamic is a dynamic client whose namespaced GETs go through the cache; everything else

@@ -2,18 +2,21 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 )
 
@@ -150,5 +153,60 @@ func TestClientsForRead(t *testing.T) {
 	}
 	if bare := (&Clients{Dynamic: fake}); bare.ForRead() != bare {
 		t.Error("clients without a cache read directly")
+	}
+}
+
+// TestReadCacheNamespaceTenant checks that a namespace's tenant label is read once for
+// concurrent and later readers, read again after TTL and Reset, and that a missing
+// namespace is reported and not remembered.
+func TestReadCacheNamespaceTenant(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tenant-a", Labels: OwnershipLabels("a")}}
+	cs := kubefake.NewClientset(ns)
+	gets := func() int {
+		n := 0
+		for _, a := range cs.Actions() {
+			if a.GetVerb() == "get" && a.GetResource().Resource == "namespaces" {
+				n++
+			}
+		}
+		cs.ClearActions()
+		return n
+	}
+	c := NewReadCache(widgetClient(0))
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if tenant, err := c.NamespaceTenant(ctx, cs, "tenant-a"); err != nil || tenant != "a" {
+				t.Errorf("NamespaceTenant: %q, %v", tenant, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := gets(); n != 1 {
+		t.Errorf("20 readers sent %d GETs of the namespace, want 1", n)
+	}
+	now = now.Add(TTL + time.Second)
+	if _, err := c.NamespaceTenant(ctx, cs, "tenant-a"); err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	if _, err := c.NamespaceTenant(ctx, cs, "tenant-a"); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets(); n != 2 {
+		t.Errorf("after TTL and after Reset: %d GETs, want 2", n)
+	}
+	var missing *NamespaceMissingError
+	for range 2 {
+		if _, err := c.NamespaceTenant(ctx, cs, "tenant-gone"); !errors.As(err, &missing) {
+			t.Errorf("a missing namespace: %v", err)
+		}
+	}
+	if n := gets(); n != 2 {
+		t.Errorf("a missing namespace read twice: %d GETs, want 2 (not remembered)", n)
 	}
 }

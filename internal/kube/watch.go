@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,12 +46,60 @@ type WatchRefusedError struct{ Err error }
 func (e *WatchRefusedError) Error() string { return "watch refused: " + e.Err.Error() }
 func (e *WatchRefusedError) Unwrap() error { return e.Err }
 
+// UnreachableError means the API server did not answer a wait's lists and watches when
+// the wait ended: the wait could not tell whether the object became ready.
+type UnreachableError struct {
+	// Since is when it stopped answering.
+	Since time.Time
+	Err   error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("the API server has not answered since %s: %v", e.Since.UTC().Format(time.TimeOnly+" UTC"), e.Err)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// outage remembers whether the last list or watch of a wait got no answer, and since when.
+type outage struct {
+	mu    sync.Mutex
+	since time.Time
+	err   error
+}
+
+func (o *outage) record(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var status apierrors.APIStatus
+	switch {
+	case err == nil || errors.As(err, &status):
+		o.since, o.err = time.Time{}, nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	default:
+		if o.err == nil {
+			o.since = time.Now()
+		}
+		o.err = err
+	}
+}
+
+// current is the outage under way, nil when the API server answered last.
+func (o *outage) current() *UnreachableError {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err == nil {
+		return nil
+	}
+	return &UnreachableError{Since: o.since, Err: o.err}
+}
+
 // refusable wraps lw so that the first refusal a retry cannot mend cancels the returned
 // context with a *WatchRefusedError as its cause. The informer under UntilWithSync would
-// retry it silently until the context ends.
-func refusable(ctx context.Context, lw *cache.ListWatch) (context.Context, context.CancelFunc, *cache.ListWatch) {
+// retry it silently until the context ends. Lists and watches that get no answer are
+// recorded in out.
+func refusable(ctx context.Context, lw *cache.ListWatch, out *outage) (context.Context, context.CancelFunc, *cache.ListWatch) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	check := func(err error) {
+		out.record(err)
 		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) {
 			cancel(&WatchRefusedError{Err: err})
 		}
@@ -70,9 +121,12 @@ func refusable(ctx context.Context, lw *cache.ListWatch) (context.Context, conte
 // WatchObject watches the object of r called name, calling done with it (nil while it does
 // not exist) first and at every change, until done returns true or ctx ends. The watch's
 // first event answers what a read before it would: no read is needed. A refused list or
-// watch ends it at once with a *WatchRefusedError.
+// watch ends it at once with a *WatchRefusedError. The watch outlives API server outages
+// (it lists and watches again); when ctx ends during one, the error wraps an
+// *UnreachableError.
 func WatchObject(ctx context.Context, r dynamic.ResourceInterface, name string, done func(*unstructured.Unstructured) bool) error {
-	ctx, cancel, lw := refusable(ctx, ListWatch(r, NameSelector(name)))
+	var out outage
+	ctx, cancel, lw := refusable(ctx, ListWatch(r, NameSelector(name)), &out)
 	defer cancel()
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
 		for _, item := range store.List() {
@@ -91,6 +145,9 @@ func WatchObject(ctx context.Context, r dynamic.ResourceInterface, name string, 
 	var refused *WatchRefusedError
 	if errors.As(context.Cause(ctx), &refused) {
 		return refused
+	}
+	if unreachable := out.current(); err != nil && unreachable != nil {
+		return fmt.Errorf("%w (%w)", err, unreachable)
 	}
 	return err
 }

@@ -60,14 +60,15 @@ type badInput struct {
 	// changes (empty collections that mean "none").
 	accept bool
 	// support is HCL an accept case needs besides its resource (e.g. a cluster for a
-	// worker pool); it is added to the configuration once per case.
+	// worker pool); it is added to the configuration once, however many cases share it.
 	support string
 }
 
 var badInputCases []badInput
 
-// addBadInputs adds cases to the suite and returns them.
-func addBadInputs(cases ...badInput) []badInput {
+// addBadInputs adds cases to the suite and returns them, so that a file registers its
+// cases with var _ = addBadInputs(...).
+func addBadInputs(cases ...badInput) []badInput { //nolint:unparam // the result is for var _ =
 	badInputCases = append(badInputCases, cases...)
 	return cases
 }
@@ -130,8 +131,8 @@ func TestAccBadInput(t *testing.T) {
 	if cases := byPhase["accept"]; len(cases) > 0 {
 		t.Run("accept", func(t *testing.T) { accepted = runAccepts(t, cases) })
 	}
-	t.Logf("bad-input suite: %d cases tried; %d refused at validate, %d refused at plan, %d accepted without drift",
-		len(badInputCases), refused["validate"], refused["plan"], accepted)
+	t.Logf("bad-input suite: %d cases tried (%d for validate, %d for plan, %d to accept); %d refused at validate, %d refused at plan, %d accepted without drift",
+		len(badInputCases), len(byPhase["validate"]), len(byPhase["plan"]), len(byPhase["accept"]), refused["validate"], refused["plan"], accepted)
 }
 
 func badInputLabel(c badInput) string {
@@ -145,8 +146,10 @@ func badInputConfig(t *testing.T, cases []badInput, extra string) string {
 	b.WriteString("terraform {\n  required_providers {\n    qumulus = { source = \"qumulus/qumulus\" }\n  }\n}\n\n")
 	b.WriteString(acctest.ProviderBlock(t))
 	b.WriteString(extra)
+	supports := map[string]bool{}
 	for _, c := range cases {
-		if c.support != "" {
+		if c.support != "" && !supports[c.support] {
+			supports[c.support] = true
 			b.WriteString("\n" + c.support + "\n")
 		}
 		fmt.Fprintf(&b, "\n# %s\nresource %q %q {\n%s\n}\n", c.name, c.resource, badInputLabel(c), c.body)
@@ -308,12 +311,18 @@ func badInputWalkExpr(e hclsyntax.Expression, p string, out map[string]hcl.Range
 // badInputNamed is the attribute a diagnostic's detail names, for diagnostics whose range
 // Terraform does not narrow down below the block (it does not for nested attributes): the
 // longest of the case's configured attributes and of the attributes the cases expect that
-// the detail mentions, "" for none.
+// the detail mentions (bare or quoted, as the framework's path validators write them), of
+// equally long ones the first mentioned ("min["x"] is greater than max["x"]" is about min),
+// "" for none.
 func badInputNamed(attrs map[string]hcl.Range, d badInputDiagnostic, cases []badInput) string {
-	best := ""
+	best, at := "", -1
 	mentions := func(p string) {
-		if len(p) > len(best) && regexp.MustCompile(`(^|[\s(])`+regexp.QuoteMeta(p)+`([\s:),.]|$)`).MatchString(d.Detail) {
-			best = p
+		loc := regexp.MustCompile(`(?:^|[\s("])(` + regexp.QuoteMeta(p) + `)(?:[\s:),."]|$)`).FindStringSubmatchIndex(d.Detail)
+		if loc == nil {
+			return
+		}
+		if start := loc[2]; at < 0 || len(p) > len(best) || len(p) == len(best) && start < at {
+			best, at = p, start
 		}
 	}
 	for p := range attrs {
@@ -342,7 +351,7 @@ func runAccepts(t *testing.T, cases []badInput) int {
 	cli := acctest.NewCLI(t, false)
 	tenant := fmt.Sprintf("resource \"qumulus_tenant\" \"badinput\" {\n  name          = %q\n  force_destroy = true\n}\n", tenantName())
 	cli.Write(badInputConfig(t, cases, tenant))
-	// Destroyed before the test ends: its context, which the CLI runs under, ends with it.
+	// Destroyed when the cases are done, so that a failed check still destroys.
 	defer func() {
 		if out, err := cli.Run("destroy", "-auto-approve"); err != nil {
 			t.Errorf("destroying the accept cases: %v\n%s", err, out)

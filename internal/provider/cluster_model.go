@@ -349,6 +349,10 @@ func (m *clusterModel) fromObserved(ctx context.Context, o *cluster.Observed, pr
 // statusPending is the status while there is no TenantControlPlane yet.
 const statusPending = "Pending"
 
+// statusIncomplete is the status of a Cluster API mode cluster whose Cluster or
+// KamajiControlPlane was deleted out of band: the next apply writes it again.
+const statusIncomplete = "Incomplete"
+
 func (m *clusterModel) setStatus(st cluster.Status, ca string) {
 	phase := st.Phase
 	if !st.Found {

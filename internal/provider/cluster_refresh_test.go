@@ -508,11 +508,15 @@ func TestAccCluster_requests(t *testing.T) {
 	})
 	plans := log.of("PlanResourceChange", "qumulus_cluster")
 	mark()
-	dryRuns := 0
+	dryRuns, unchangedPlans, unchangedRequests := 0, 0, 0
 	for i, p := range plans {
 		step := 0
 		for step+1 < len(plansBefore) && plansBefore[step+1] <= i {
 			step++
+		}
+		if step == 1 || step == 3 {
+			unchangedPlans++
+			unchangedRequests += len(p)
 		}
 		switch {
 		case len(p) == 0:
@@ -532,6 +536,8 @@ func TestAccCluster_requests(t *testing.T) {
 			t.Errorf("plan %d of the unchanged tenant made requests %q, want none", tenantPlansBefore[1]+i+1, p)
 		}
 	}
+	t.Logf("plan dry run: %d plans without changes made %d requests, dry run or other; %d plans with changes sent %d dry runs",
+		unchangedPlans, unchangedRequests, len(plans)-unchangedPlans, dryRuns)
 	if dryRuns < 2 {
 		t.Errorf("%d plans sent a dry run, want at least the create's (once its namespace exists) and the update's", dryRuns)
 	}

@@ -42,7 +42,7 @@ func NewClusterResource() resource.Resource {
 		kind: "cluster", noun: "cluster", schema: clusterSchema,
 		create: clusterCreateTimeout, update: clusterUpdateTimeout, delete: clusterDeleteTimeout,
 		newClient: func(c *kube.Clients) *cluster.Client {
-			return &cluster.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic}
+			return &cluster.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic, NamespaceTenant: c.NamespaceTenant}
 		},
 		timeouts: func(m *clusterModel) timeouts.Value { return m.Timeouts },
 		id:       func(m *clusterModel) string { return namespacedID(m.Namespace, m.Name) },
@@ -115,7 +115,7 @@ func (r *clusterResource) ValidateConfig(ctx context.Context, req resource.Valid
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	// A plan that changes nothing (every unchanged cluster of a plan) has no version
 	// change to check and nothing to fill in.
-	if !req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw) {
+	if !req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw) && !incomplete(ctx, req) {
 		return
 	}
 	plan, config, state, ok := r.planAndState(ctx, req, &resp.Diagnostics)
@@ -160,7 +160,18 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.Status = types.StringValue("Ready")
 		plan.InstalledVersion = types.StringValue("v" + to.String())
 	}
-	if state != nil && !replacing {
+	rebuilt := state != nil && !replacing && state.Status.ValueString() == statusIncomplete
+	if rebuilt {
+		// The missing object is written again, and a KamajiControlPlane made anew makes a
+		// new TenantControlPlane: a new endpoint, CA and kubeconfig Secret. Without a wait
+		// the status is not known before the apply; it must not stay Incomplete, so the
+		// plan shows the repair.
+		plan.Endpoint, plan.CACertificate, plan.KubeconfigSecretName = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+		if plan.Status.Equal(state.Status) {
+			plan.Status = types.StringUnknown()
+		}
+	}
+	if state != nil && !replacing && !rebuilt {
 		// The endpoint only changes with the exposure of the API server: keep it while
 		// nothing of the network changes.
 		if plan.Network.Equal(state.Network) && state.Endpoint.ValueString() != "" {
@@ -180,16 +191,15 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.ID = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
-	r.dryRunPlan(ctx, req, resp, &plan, clusterFields, func(ctx context.Context, c *cluster.Client) (kube.DryRunResult, error) {
-		spec, diags := plan.spec(ctx)
-		if diags.HasError() {
-			return kube.DryRunResult{}, errSpecNotReady
-		}
-		if err := c.Prepare(ctx, &spec); err != nil {
-			return kube.DryRunResult{}, err
-		}
-		return c.DryRun(ctx, spec)
-	})
+	r.dryRunPlan(ctx, req, resp, &plan, clusterFields, dryRunOf(plan.spec, (*cluster.Client).Prepare, (*cluster.Client).DryRun))
+}
+
+// incomplete reports whether the state says part of the cluster was deleted out of band:
+// the plan then repairs it even though nothing else changes.
+func incomplete(ctx context.Context, req resource.ModifyPlanRequest) bool {
+	var status types.String
+	req.State.GetAttribute(ctx, path.Root("status"), &status)
+	return status.ValueString() == statusIncomplete
 }
 
 // assumed says where the network rules take what the configuration leaves unset: with
@@ -324,6 +334,17 @@ func readCluster(ctx context.Context, c *cluster.Client, m *clusterModel, waited
 	}
 	if waited != nil {
 		o.Status = *waited
+	}
+	if len(o.Missing) > 0 {
+		// Half a cluster: the state keeps what it had, only the status says Incomplete, so
+		// that the plan is an in-place update that writes the missing object as configured
+		// (read from what is left, immutable fields would look changed and force a
+		// replacement, and a create would find the rest and refuse).
+		diags.AddWarning("Cluster Object Deleted Out Of Band",
+			fmt.Sprintf("Cluster %s/%s: %s no longer exists in the management cluster, while the rest of the cluster does. "+
+				"The next apply writes it again as configured.", m.Namespace.ValueString(), m.Name.ValueString(), strings.Join(o.Missing, " and ")))
+		m.Status = types.StringValue(statusIncomplete)
+		return nil
 	}
 	diags.Append(m.fromObserved(ctx, o, *m)...)
 	return nil

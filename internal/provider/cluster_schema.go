@@ -97,6 +97,12 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 			"Objects are written with server-side apply (field manager `" + kube.FieldManager + "`) and strict field " +
 			"validation: fields Kamaji's webhooks or newer Kamaji releases set are never wiped, and a field the installed " +
 			"CRD does not know is refused instead of silently dropped.\n\n" +
+			"**Drift.** A field the provider writes that was edited out of band shows in the next plan as an in-place " +
+			"update that writes it back; a deleted TenantControlPlane is created again. In Cluster API mode a deleted " +
+			"Cluster or KamajiControlPlane whose counterpart remains makes `status` `Incomplete` and the update writes it " +
+			"again; when both are gone the cluster is created again. In Cluster API mode the TenantControlPlane belongs to Kamaji's Cluster " +
+			"API provider, which writes it from the KamajiControlPlane: the provider reads only its status and leaves " +
+			"edits of it to that controller.\n\n" +
 			"Create and update wait, with a watch, until Kamaji reports the control plane `Ready` at the requested version " +
 			"with the admin kubeconfig written (unless `wait_for_ready = false`). Versions are checked at plan as Kamaji's " +
 			"webhook does: no downgrade, one minor version at a time, nothing newer than v" + cluster.MaxSupportedVersion.String() + ".x.\n\n" +
@@ -344,8 +350,9 @@ func buildClusterSchema(ctx context.Context) schema.Schema {
 				Default:  booldefault.StaticBool(true),
 			},
 			"status": schema.StringAttribute{
-				MarkdownDescription: "Kamaji's status of the control plane: `Provisioning`, `Upgrading`, `Ready`, `NotReady`, `Sleeping`, ...; `Pending` while no TenantControlPlane exists yet.",
-				Computed:            true,
+				MarkdownDescription: "Kamaji's status of the control plane: `Provisioning`, `Upgrading`, `Ready`, `NotReady`, `Sleeping`, ...; `Pending` while no TenantControlPlane exists yet; " +
+					"`Incomplete` in Cluster API mode when the Cluster or the KamajiControlPlane was deleted out of band (the next apply writes it again).",
+				Computed: true,
 			},
 			"installed_version": schema.StringAttribute{
 				MarkdownDescription: "Kubernetes version the control plane runs, as Kamaji reports it.",

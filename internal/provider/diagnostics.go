@@ -51,8 +51,27 @@ func (t objectErrors) add(diags *diag.Diagnostics, host, action string, timeout 
 		notReady    *kube.NotReadyError
 		stuck       *kube.StuckError
 		objErr      *kube.ObjectError
+		unreachable *kube.UnreachableError
 	)
 	switch {
+	case errors.Is(err, context.Canceled):
+		diags.AddError(t.title+" Interrupted",
+			fmt.Sprintf("Terraform was interrupted while %s %s. %s Apply again to finish the job.\n\n%s",
+				action, t.subject, interruptedAdvice(action), err))
+	case errors.As(err, &unreachable):
+		waited := t.subject
+		if errors.As(err, &notReady) {
+			waited = fmt.Sprintf("%s (last seen: %s)", notReady.Object, notReady.Last)
+		}
+		limit := "the wait ended"
+		if name := timeoutName(action); name != "" {
+			limit = fmt.Sprintf("the %s timeout (timeouts.%s) ended", timeout, name)
+		}
+		diags.AddError("Management Cluster Unreachable",
+			fmt.Sprintf("The API server at %s stopped answering at %s while the provider was %s %s and waited for %s, and "+
+				"had not answered again when %s. %s Check that the API server is running and reachable from where Terraform "+
+				"runs, then apply again.\n\n%s",
+				host, unreachable.Since.UTC().Format(time.TimeOnly+" UTC"), action, t.subject, waited, limit, interruptedAdvice(action), unreachable))
 	case errors.As(err, &missing):
 		diags.AddAttributeError(path.Root("namespace"), "Tenant Namespace Not Found",
 			fmt.Sprintf("Namespace %s does not exist in the management cluster at %s, so %s cannot be made in it. %s",
@@ -85,6 +104,16 @@ func (t objectErrors) add(diags *diag.Diagnostics, host, action string, timeout 
 	default:
 		addAPIError(diags, host, action+" "+t.subject, err)
 	}
+}
+
+// interruptedAdvice says what the state holds after an operation that could not finish:
+// a create leaves what it made tainted, an update what it applied.
+func interruptedAdvice(action string) string {
+	if action == actionCreating {
+		return "What was made is saved in the state, tainted as every create that did not finish: the next apply replaces it. " +
+			"To keep it instead, run `terraform untaint <address>` before that apply."
+	}
+	return "The state keeps what was applied; the next apply checks the objects again."
 }
 
 // untaintAdvice says what happens after a wait for readiness timed out: a create leaves

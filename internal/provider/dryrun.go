@@ -134,6 +134,26 @@ func (l *lifecycle[M, C, W]) dryRunPlan(ctx context.Context, req resource.Modify
 	}
 }
 
+// dryRunOf is the run of dryRunPlan for a model that converts (spec) to the domain
+// package's spec S: prepare, when not nil, completes the spec with reads of the management
+// cluster as an apply would, and dryRun sends its objects. A model that does not convert
+// yet skips the check.
+func dryRunOf[C, S any](spec func(context.Context) (S, diag.Diagnostics), prepare func(C, context.Context, *S) error,
+	dryRun func(C, context.Context, S) (kube.DryRunResult, error)) func(context.Context, C) (kube.DryRunResult, error) {
+	return func(ctx context.Context, c C) (kube.DryRunResult, error) {
+		s, diags := spec(ctx)
+		if diags.HasError() {
+			return kube.DryRunResult{}, errSpecNotReady
+		}
+		if prepare != nil {
+			if err := prepare(c, ctx, &s); err != nil {
+				return kube.DryRunResult{}, err
+			}
+		}
+		return dryRun(c, ctx, s)
+	}
+}
+
 // refusedSummary is the summary of every refusal found by a dry run.
 const refusedSummary = "Refused By The Management Cluster"
 

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/qumulus/terraform-provider-qumulus/internal/kube"
@@ -291,10 +292,17 @@ func (l *lifecycle[M, C, W]) run(ctx context.Context, o *op[M, C, W], prior *M, 
 		if !o.diags.HasError() {
 			l.diagnose(o.diags, o.host, &o.plan, actionReadingBack, readBackTimeout, err)
 		}
-		if prior == nil && l.unread != nil {
+		if prior == nil {
+			// What the create made stays in the state (tainted, as the create failed), so
+			// that the next apply replaces it instead of finding its name taken.
 			next = o.plan
-			l.unread(&next)
+			if l.unread != nil {
+				l.unread(&next)
+			}
 			o.diags.Append(into.Set(ctx, &next)...)
+			if st, ok := into.(*tfsdk.State); ok {
+				o.diags.Append(settleUnknowns(st, l.id(&o.plan))...)
+			}
 		}
 	default:
 		o.diags.Append(into.Set(ctx, &next)...)
@@ -369,6 +377,30 @@ func (l *lifecycle[M, C, W]) Delete(ctx context.Context, req resource.DeleteRequ
 	if err := l.remove(ctx, c, &state, &resp.Diagnostics); err != nil {
 		l.diagnose(&resp.Diagnostics, host, &state, "deleting", timeout, err)
 	}
+}
+
+// settleUnknowns makes the values of st that are still unknown null, and an unknown id
+// attribute id: Terraform refuses a state with unknown values, and a created object whose
+// computed values could not be read back must still be recorded. The next refresh reads
+// them.
+func settleUnknowns(st *tfsdk.State, id string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	raw, err := tftypes.Transform(st.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		if v.IsKnown() {
+			return v, nil
+		}
+		if p.Equal(tftypes.NewAttributePath().WithAttributeName("id")) && v.Type().Is(tftypes.String) && id != "" {
+			return tftypes.NewValue(tftypes.String, id), nil
+		}
+		return tftypes.NewValue(v.Type(), nil), nil
+	})
+	if err != nil {
+		diags.AddError("State Not Saved", fmt.Sprintf("Recording %s in the state failed. This is a bug in the provider; please "+
+			"report it.\n\n%s", id, err))
+		return diags
+	}
+	st.Raw = raw
+	return diags
 }
 
 // cachedSchema returns the schema build makes, built on first use.

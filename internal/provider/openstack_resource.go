@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -356,6 +357,12 @@ func applyOpenStack(o *op[openstackModel, *openstackClient, struct{}], before *o
 // configuration the namespace's record keeps and the credentials the releases carry.
 func readOpenStack(ctx context.Context, c *openstackClient, m *openstackModel, _ *struct{}, diags *diag.Diagnostics) error {
 	cc, err := c.tenant(ctx, m)
+	var notFound *tenantcluster.NotFoundError
+	if errors.As(err, &notFound) {
+		// The tenant cluster was deleted, and what was installed in it went with it: the
+		// next apply installs into the cluster made anew.
+		return fmt.Errorf("%w: %w, and with it the releases", kube.ErrNotFound, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -472,6 +479,17 @@ func addOpenStackError(diags *diag.Diagnostics, host string, m *openstackModel, 
 	switch {
 	case kc:
 		addKubeconfigError(diags, subject, host, err)
+	case tenantNoAnswer(err, host) != nil:
+		var interrupted []string
+		for _, se := range steps {
+			switch {
+			case tenantNoAnswer(se.Err, host) != nil:
+				interrupted = append(interrupted, se.Services...)
+			case len(se.Skipped) == 0:
+				addStepError(diags, subject, m, action, timeout, se)
+			}
+		}
+		addTenantUnreachable(diags, subject, m, action, interrupted, tenantNoAnswer(err, host))
 	case len(steps) > 0:
 		for _, se := range steps {
 			addStepError(diags, subject, m, action, timeout, se)
@@ -479,6 +497,40 @@ func addOpenStackError(diags *diag.Diagnostics, host string, m *openstackModel, 
 	default:
 		openstackErrors(m).add(diags, host, action, timeout, err)
 	}
+}
+
+// tenantNoAnswer is the first request in err that a tenant cluster's API server (any but
+// the management cluster's at mgmtHost) did not answer, nil when there is none.
+func tenantNoAnswer(err error, mgmtHost string) *kube.NoAnswerError {
+	var na *kube.NoAnswerError
+	if !errors.As(err, &na) {
+		return nil
+	}
+	if u, perr := url.Parse(mgmtHost); perr == nil && strings.HasSuffix(na.Host, "://"+u.Host) {
+		return nil
+	}
+	return na
+}
+
+// addTenantUnreachable reports that the tenant cluster's API server stopped answering: the
+// releases under way (interrupted) stay pending, and the next apply recovers them.
+func addTenantUnreachable(diags *diag.Diagnostics, subject string, m *openstackModel, action string, interrupted []string, na *kube.NoAnswerError) {
+	cluster := m.Namespace.ValueString() + "/" + m.ClusterName.ValueString()
+	what := action + " the releases"
+	if len(interrupted) > 0 {
+		slices.Sort(interrupted)
+		what = fmt.Sprintf("%s release %s of %s", action, strings.Join(interrupted, ", "), m.ReleaseNamespace.ValueString())
+	}
+	next := "Once it answers again, apply (or plan) again."
+	if action != actionReading {
+		next = "Once it answers again, apply again: releases caught mid-install or mid-upgrade are left pending there (Helm's " +
+			"record cannot be written while the server is down), and the next apply recovers them and goes on from what is installed."
+	}
+	diags.AddError("Tenant API Server Unreachable",
+		fmt.Sprintf("%s: the tenant API server of cluster %s at %s did not answer while %s. The configuration is not at fault. "+
+			"Check that its control plane runs (`kubectl -n %s get tenantcontrolplane %s` and its pods on the management cluster) "+
+			"and that %s is reachable from where Terraform runs. %s\n\n%s",
+			subject, cluster, na.Host, what, m.Namespace.ValueString(), m.ClusterName.ValueString(), na.Host, next, na))
 }
 
 func tenantClusterErrors(err error) bool {

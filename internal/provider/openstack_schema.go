@@ -66,9 +66,15 @@ func buildOpenstackSchema(ctx context.Context) schema.Schema {
 			"(it deadlocks on OpenStack-Helm's hook Jobs): Helm runs the hooks, then the provider watches the release's " +
 			"own objects until they are ready (Jobs complete). A release that fails is rolled back (uninstalled on its " +
 			"first install); the releases that succeeded stay, and the next apply goes on from there.\n\n" +
-			"**Drift.** Refresh reads every release (one list of Helm's release Secrets) and the live workloads (one list " +
-			"per kind): an out-of-band upgrade or rollback, a failed release, a deleted or scaled workload shows as " +
-			"`status = \"drifted\"` in `releases`, and the next apply upgrades that release to repair it.\n\n" +
+			"**Drift.** Refresh reads every release (one list of Helm's release Secrets) and the live objects of its " +
+			"manifest (one list per kind and namespace): an out-of-band upgrade or rollback, a failed release, a " +
+			"deleted Deployment, StatefulSet, DaemonSet, Service, Secret, ConfigMap, ServiceAccount, Role or RoleBinding, " +
+			"a scaled workload, a changed container image, Service type or port, Secret or ConfigMap data key, Role rules " +
+			"or RoleBinding subjects shows as `status = \"drifted\"` in `releases` (the warning names the object and the " +
+			"field, never a value), and the next apply upgrades that release to repair it. Jobs (which finish and may be " +
+			"cleaned up), hooks and objects of other kinds are not compared; neither are fields the release does not set. " +
+			"The release namespace's record annotation and the `qumulus-openstack` Secret are bookkeeping for import " +
+			"that every apply writes again; changes to them are not drift.\n\n" +
 			fmt.Sprintf("Default timeouts: create %s, update %s, delete %s.", minutes(openstackCreateTimeout), minutes(openstackUpdateTimeout), minutes(openstackDeleteTimeout)),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{

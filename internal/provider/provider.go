@@ -244,14 +244,23 @@ func (p *qumulusProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				},
 			},
 			"qps": schema.Float64Attribute{
-				MarkdownDescription: fmt.Sprintf("Queries per second the client may send to the API server. Default `%d`.", kube.DefaultQPS) + envDoc(envQPS),
-				Optional:            true,
-				Validators:          []validator.Float64{float64validator.AtLeast(1)},
+				MarkdownDescription: fmt.Sprintf("Requests per second the provider may send to the management cluster's API server, "+
+					"over all its resources together (one client-side limit shared by every client of the provider instance; the "+
+					"tenant clusters `qumulus_openstack` reaches each have their own, at the defaults). Default `%d`. Lower it when the API server's priority "+
+					"and fairness throttles the provider (429 answers, retried but slow) or other clients suffer during an apply; "+
+					"raise it, with `burst`, when a large apply (hundreds of objects, high `-parallelism`) waits on the client "+
+					"rather than on the cluster.", kube.DefaultQPS) + envDoc(envQPS),
+				Optional:   true,
+				Validators: []validator.Float64{float64validator.AtLeast(1)},
 			},
 			"burst": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("Requests the client may send at once above `qps`. Default `%d`.", kube.DefaultBurst) + envDoc(envBurst),
-				Optional:            true,
-				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+				MarkdownDescription: fmt.Sprintf("Requests the provider may send at once before `qps` applies. Default `%d`. "+
+					"Transient failures are retried whatever the limits: a 429 or 5xx with `Retry-After` as the server asks (up to "+
+					"10 times), a 429 without it, a 500/502/503/504 or a lost connection of a repeatable request, and the conflict "+
+					"of a forced server-side apply with backoff from 250 ms doubling to 8 s, up to 8 times (about 30 s), never past "+
+					"the operation's timeout; a create whose answer is lost is read back and sent again only when it was not carried out.", kube.DefaultBurst) + envDoc(envBurst),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"plan_dry_run": schema.BoolAttribute{
 				MarkdownDescription: "Check at plan time what `qumulus_tenant`, `qumulus_cluster` and `qumulus_worker_pool` would " +

@@ -96,6 +96,10 @@ func buildTenantSchema(ctx context.Context) schema.Schema {
 			"Destroying a tenant deletes its namespace and so every cluster in it. While the namespace holds " +
 			"TenantControlPlanes or Cluster API Clusters, destroy is refused unless `force_destroy` is `true` " +
 			"(apply that first, then destroy); destroy then waits for the namespace to be gone.\n\n" +
+			"**Drift.** A deleted or edited Role, RoleBinding, NetworkPolicy, ResourceQuota or LimitRange, a removed label " +
+			"or a deleted namespace shows in the next plan and the apply writes it back as configured (a rule added to " +
+			"a NetworkPolicy is removed). Labels, annotations and quota keys that others add are theirs and left alone: " +
+			"the provider owns only the keys it applied.\n\n" +
 			"The provider's identity needs to create and delete namespaces, Roles, RoleBindings, NetworkPolicies, " +
 			"ResourceQuotas and LimitRanges, to list TenantControlPlanes and Cluster API Clusters, and (Kubernetes' RBAC " +
 			"escalation rule) to hold the permissions of the `admin` ClusterRole or have the `bind` verb on it.\n\n" +
@@ -320,7 +324,7 @@ var limitAttributes = map[tenant.LimitField]string{
 }
 
 // validateQuantities refuses fractions of resources counted in whole units. Keys and
-// quantities that do not parse are the attribute validators' to report.
+// quantities that do not parse or are negative are the attribute validators' to report.
 func validateQuantities(ctx context.Context, at path.Path, m types.Map, diags *diag.Diagnostics) {
 	if !isKnown(ctx, m) || m.IsNull() {
 		return
@@ -330,7 +334,7 @@ func validateQuantities(ctx context.Context, at path.Path, m types.Map, diags *d
 		if !ok || s.IsUnknown() || s.IsNull() {
 			continue
 		}
-		if q, err := apiresource.ParseQuantity(s.ValueString()); err == nil {
+		if q, err := apiresource.ParseQuantity(s.ValueString()); err == nil && q.Sign() >= 0 {
 			if err := tenant.CheckQuantity(k, q); err != nil {
 				diags.AddAttributeError(at.AtMapKey(k), "Invalid Quantity", fmt.Sprintf("%s: %s.", at.AtMapKey(k), capitalize(err.Error())))
 			}
@@ -538,13 +542,7 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		}
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
-	r.dryRunPlan(ctx, req, resp, &plan, tenantFields, func(ctx context.Context, c *tenant.Client) (kube.DryRunResult, error) {
-		spec, diags := plan.spec(ctx)
-		if diags.HasError() {
-			return kube.DryRunResult{}, errSpecNotReady
-		}
-		return c.DryRun(ctx, spec)
-	})
+	r.dryRunPlan(ctx, req, resp, &plan, tenantFields, dryRunOf(plan.spec, nil, (*tenant.Client).DryRun))
 }
 
 // applyTenant creates the tenant (its namespace first, never taking over one that

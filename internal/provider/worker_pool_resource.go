@@ -38,7 +38,7 @@ func NewWorkerPoolResource() resource.Resource {
 		kind: "worker_pool", noun: "worker pool", schema: workerPoolSchema,
 		create: poolCreateTimeout, update: poolUpdateTimeout, delete: poolDeleteTimeout,
 		newClient: func(c *kube.Clients) *workerpool.Client {
-			return &workerpool.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic, Mapper: c.Mapper}
+			return &workerpool.Client{Kube: c.Kubernetes, Dynamic: c.Dynamic, Mapper: c.Mapper, NamespaceTenant: c.NamespaceTenant}
 		},
 		timeouts: func(m *workerPoolModel) timeouts.Value { return m.Timeouts },
 		id:       func(m *workerPoolModel) string { return namespacedID(m.Namespace, m.Name) },
@@ -169,8 +169,8 @@ func validatePoolFiles(ctx context.Context, m workerPoolModel, diags *diag.Diagn
 	for _, d := range workerpool.CheckFilePaths(known) {
 		first, second := index[d.First], index[d.Second]
 		diags.AddAttributeError(path.Root("files").AtListIndex(second).AtName("path"), "Duplicate File Path",
-			fmt.Sprintf("files[%d] and files[%d] have the same %s: Cluster API refuses a KubeadmConfigTemplate that writes one path "+
-				"twice. Merge them into one file, or change one path.", first, second, d.What))
+			fmt.Sprintf("files[%d].path: files[%d] and files[%d] have the same %s: Cluster API refuses a KubeadmConfigTemplate that "+
+				"writes one path twice. Merge them into one file, or change one path.", second, first, second, d.What))
 	}
 }
 
@@ -234,16 +234,7 @@ func (r *workerPoolResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.ReadyReplicas, plan.AvailableReplicas, plan.UpToDateReplicas = plan.Replicas, plan.Replicas, plan.Replicas
 	}
 	resp.Diagnostics.Append(r.setModel(ctx, &resp.Plan, &plan)...)
-	r.dryRunPlan(ctx, req, resp, &plan, workerPoolFields, func(ctx context.Context, c *workerpool.Client) (kube.DryRunResult, error) {
-		spec, diags := plan.spec(ctx)
-		if diags.HasError() {
-			return kube.DryRunResult{}, errSpecNotReady
-		}
-		if err := c.Prepare(ctx, &spec); err != nil {
-			return kube.DryRunResult{}, err
-		}
-		return c.DryRun(ctx, spec)
-	})
+	r.dryRunPlan(ctx, req, resp, &plan, workerPoolFields, dryRunOf(plan.spec, (*workerpool.Client).Prepare, (*workerpool.Client).DryRun))
 }
 
 func onDelete(ctx context.Context, m workerPoolModel) bool {

@@ -212,7 +212,7 @@ func buildWorkerPoolSchema(ctx context.Context) schema.Schema {
 				Optional:            true,
 				Attributes: map[string]schema.Attribute{
 					"node_startup_timeout_seconds": schema.Int64Attribute{MarkdownDescription: "How long a machine may take to get a Node before it is replaced, at least 30. Default: Cluster API's (10 minutes); `0` disables the check.", Optional: true,
-						Validators: []validator.Int64{int64validator.Any(int64validator.OneOf(0), int64validator.Between(workerpool.MinNodeStartupTimeoutSeconds, math.MaxInt32))}},
+						Validators: []validator.Int64{validators.ZeroOrAtLeast(workerpool.MinNodeStartupTimeoutSeconds)}},
 					"unhealthy_node_conditions": schema.ListNestedAttribute{
 						MarkdownDescription: "Node conditions that make a machine unhealthy, e.g. `{ type = \"Ready\", status = \"False\", timeout_seconds = 300 }`. `[]` is the same as leaving it out.",
 						Optional:            true,

@@ -2,8 +2,10 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -89,6 +94,14 @@ var applyOptions = metav1.ApplyOptions{FieldManager: kube.FieldManager, Force: t
 // Create creates the tenant's namespace, refusing one that exists, then applies the rest.
 // created reports whether the namespace was created, so that a caller can record a
 // half-made tenant.
+//
+// A create is not repeated by the transport (it may have been carried out), so Create
+// resolves a lost answer itself: the namespace carries the random identifier of its
+// create request, and when the answer to the request is lost Create reads the namespace
+// back: its own (the identifier matches) counts as created, none means the request was
+// not carried out and is sent again, another's is refused as any existing namespace.
+// When it cannot be read back either, created is true with the error: what may have been
+// made is recorded, and replaced by the next apply.
 func (c *Client) Create(ctx context.Context, s Spec) (created bool, err error) {
 	taken, err := c.Find(ctx, s.Name)
 	switch {
@@ -99,18 +112,80 @@ func (c *Client) Create(ctx context.Context, s Spec) (created bool, err error) {
 	}
 	// Create, not apply: only Create fails on an existing namespace. The ownership labels
 	// it sets are never removed, so they may stay owned by this Update.
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels()}}
-	if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			existing, getErr := c.Kube.CoreV1().Namespaces().Get(ctx, s.Namespace, metav1.GetOptions{})
-			if getErr == nil && existing.Labels[kube.LabelManagedBy] == kube.ManagedBy {
-				return false, &NamespaceExistsError{Namespace: s.Namespace, Tenant: existing.Labels[kube.LabelTenant]}
-			}
-			return false, &NamespaceExistsError{Namespace: s.Namespace}
+	request := string(uuid.NewUUID())
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        s.Namespace,
+		Labels:      s.labels(),
+		Annotations: map[string]string{kube.AnnotationCreateRequest: request},
+	}}
+	namespaces := c.Kube.CoreV1().Namespaces()
+	backoff := createBackoff
+	for {
+		_, err := namespaces.Create(ctx, ns, metav1.CreateOptions{FieldManager: kube.FieldManager})
+		if err == nil {
+			break
 		}
-		return false, &kube.ObjectError{Action: "creating", Object: "namespace " + s.Namespace, Err: err}
+		lost := answerLost(err)
+		if !lost && !apierrors.IsAlreadyExists(err) {
+			return false, &kube.ObjectError{Action: "creating", Object: "namespace " + s.Namespace, Err: err}
+		}
+		existing, getErr := namespaces.Get(ctx, s.Namespace, metav1.GetOptions{})
+		switch {
+		case getErr == nil && existing.Annotations[kube.AnnotationCreateRequest] == request:
+			// This request made it; its answer was lost.
+			return true, c.Apply(ctx, s)
+		case getErr == nil && existing.Labels[kube.LabelManagedBy] == kube.ManagedBy:
+			return false, &NamespaceExistsError{Namespace: s.Namespace, Tenant: existing.Labels[kube.LabelTenant]}
+		case getErr == nil:
+			return false, &NamespaceExistsError{Namespace: s.Namespace}
+		case !lost:
+			// Already exists, and gone or unreadable since.
+			return false, &NamespaceExistsError{Namespace: s.Namespace}
+		case apierrors.IsNotFound(getErr):
+			// Not carried out: send it again.
+			if backoff.Steps <= 0 || sleep(ctx, backoff.Step()) != nil {
+				return false, &kube.ObjectError{Action: "creating", Object: "namespace " + s.Namespace, Err: err}
+			}
+		default:
+			// Cannot tell: reported as created, so that the caller records the tenant
+			// (tainted) and the next apply replaces whatever was made.
+			return true, &kube.ObjectError{Action: "creating", Object: "namespace " + s.Namespace, Err: err}
+		}
 	}
 	return true, c.Apply(ctx, s)
+}
+
+// createBackoff spaces the repeats of a create that was not carried out.
+var createBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 5, Cap: 4 * time.Second}
+
+// answerLost reports whether a request failed without a clear answer, so that it may or
+// may not have been carried out: no answer from the server (a connection that broke, or
+// none after the transport's retries), or a 5xx (a server or a proxy before it failing
+// during the request). The operation's own end (timeout, interrupt) is not: nothing can
+// be read back then.
+func answerLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var noAnswer *kube.NoAnswerError
+	var transport *url.Error
+	if errors.As(err, &noAnswer) || errors.As(err, &transport) {
+		return true
+	}
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && status.Status().Code >= 500
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Apply brings the tenant's objects to s and deletes the ones s no longer has.
@@ -130,9 +205,14 @@ func (c *Client) Apply(ctx context.Context, s Spec) error {
 			return &kube.ObjectError{Action: "applying", Object: "RoleBinding " + s.Namespace + "/" + *b.Name, Err: err}
 		}
 	}
-	for _, p := range s.NetworkPoliciesApply() {
-		if _, err := c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Apply(ctx, p, applyOptions); err != nil {
-			return &kube.ObjectError{Action: "applying", Object: "NetworkPolicy " + s.Namespace + "/" + *p.Name, Err: err}
+	for _, p := range s.NetworkPolicyObjects() {
+		body, err := json.Marshal(p.Object)
+		if err == nil {
+			_, err = c.Kube.NetworkingV1().NetworkPolicies(s.Namespace).Patch(ctx, p.GetName(), types.ApplyPatchType, body,
+				metav1.PatchOptions{FieldManager: applyOptions.FieldManager, Force: &applyOptions.Force})
+		}
+		if err != nil {
+			return &kube.ObjectError{Action: "applying", Object: "NetworkPolicy " + s.Namespace + "/" + p.GetName(), Err: err}
 		}
 	}
 	if q := s.ResourceQuotaApply(); q != nil {
@@ -167,7 +247,7 @@ func (c *Client) DryRun(ctx context.Context, s Spec) (kube.DryRunResult, error) 
 	for _, b := range s.RoleBindingsApply() {
 		objects = append(objects, send{"rolebindings", rbacv1.GroupName, b})
 	}
-	for _, p := range s.NetworkPoliciesApply() {
+	for _, p := range s.NetworkPolicyObjects() {
 		objects = append(objects, send{"networkpolicies", networkingv1.GroupName, p})
 	}
 	if q := s.ResourceQuotaApply(); q != nil {

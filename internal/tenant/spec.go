@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -330,6 +331,22 @@ func (s Spec) RoleBindingsApply() []*rbacv1ac.RoleBindingApplyConfiguration {
 // NetworkPoliciesApply returns the tenant's NetworkPolicies.
 func (s Spec) NetworkPoliciesApply() []*networkingv1ac.NetworkPolicyApplyConfiguration {
 	return s.networkPolicies()
+}
+
+// NetworkPolicyObjects returns the tenant's NetworkPolicies as the provider sends them.
+// A policy without rules sends an empty ingress list: applying it takes the (atomic) list
+// over, so that a rule someone else added to a deny policy is removed. Apply
+// configurations leave an empty list out.
+func (s Spec) NetworkPolicyObjects() []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, p := range s.networkPolicies() {
+		obj := kube.MustUnstructured(p)
+		if _, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "ingress"); !found {
+			_ = unstructured.SetNestedSlice(obj.Object, []any{}, "spec", "ingress")
+		}
+		out = append(out, obj)
+	}
+	return out
 }
 
 func (s Spec) networkPolicies() []*networkingv1ac.NetworkPolicyApplyConfiguration {

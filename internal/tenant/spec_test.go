@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
@@ -191,6 +192,25 @@ func TestNetworkPolicies(t *testing.T) {
 	cp := policies[byName[PolicyControlPlanes]]
 	if len(cp.Spec.Ingress) != 1 || cp.Spec.Ingress[0].From != nil || *cp.Spec.PodSelector.MatchExpressions[0].Key != "kamaji.clastix.io/name" {
 		t.Errorf("control-plane policy %+v", cp.Spec)
+	}
+}
+
+// TestNetworkPolicyObjects: the policy without rules sends an empty ingress list, which
+// the apply then owns (a rule someone adds is removed); the others send their rules.
+func TestNetworkPolicyObjects(t *testing.T) {
+	t.Parallel()
+	for _, obj := range fullSpec().NetworkPolicyObjects() {
+		ingress, found, err := unstructured.NestedSlice(obj.Object, "spec", "ingress")
+		if err != nil || !found {
+			t.Errorf("%s sends no ingress list (%v)", obj.GetName(), err)
+			continue
+		}
+		if (obj.GetName() == PolicyDefaultDeny) != (len(ingress) == 0) {
+			t.Errorf("%s sends %d ingress rules", obj.GetName(), len(ingress))
+		}
+		if obj.GetKind() != "NetworkPolicy" || obj.GetNamespace() != "tenant-acme" {
+			t.Errorf("%s: kind %q namespace %q", obj.GetName(), obj.GetKind(), obj.GetNamespace())
+		}
 	}
 }
 

@@ -71,3 +71,37 @@ func TestKubernetesValidators(t *testing.T) {
 		})
 	}
 }
+
+func TestZeroOrAtLeast(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		value     types.Int64
+		wantError string
+	}{
+		{"zero", types.Int64Value(0), ""},
+		{"minimum", types.Int64Value(30), ""},
+		{"large", types.Int64Value(600), ""},
+		{"below", types.Int64Value(10), "must be 0 (off) or between 30 and 2147483647, got: 10"},
+		{"negative", types.Int64Value(-1), "got: -1"},
+		{"too large", types.Int64Value(1 << 40), "got: 1099511627776"},
+		{"null", types.Int64Null(), ""},
+		{"unknown", types.Int64Unknown(), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := &validator.Int64Response{}
+			ZeroOrAtLeast(30).ValidateInt64(context.Background(), validator.Int64Request{Path: path.Root("timeout"), ConfigValue: tc.value}, resp)
+			got := ""
+			if resp.Diagnostics.HasError() {
+				got = resp.Diagnostics.Errors()[0].Detail()
+				if n := resp.Diagnostics.ErrorsCount(); n != 1 {
+					t.Errorf("%d errors, want one", n)
+				}
+			}
+			if (tc.wantError == "") != (got == "") || !strings.Contains(got, tc.wantError) {
+				t.Errorf("error %q, want one containing %q", got, tc.wantError)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -50,7 +51,7 @@ func (jsonObject) ValidateString(_ context.Context, req validator.StringRequest,
 			detail = fmt.Sprintf("%s (at byte %d)", syntax, syntax.Offset)
 		}
 		resp.Diagnostics.AddAttributeError(req.Path, "Template Spec Is Not A JSON Object",
-			fmt.Sprintf("spec must be a JSON object, written with jsonencode({ ... }): %s.", detail))
+			fmt.Sprintf("%s must be a JSON object, written with jsonencode({ ... }): %s.", req.Path, detail))
 	}
 }
 
@@ -161,4 +162,25 @@ func (v attributeCheck) ValidateString(_ context.Context, req validator.StringRe
 		summary = v.summary
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, summary, fmt.Sprintf("%s: %s.", req.Path, err))
+}
+
+// ZeroOrAtLeast requires 0 (which turns a check off) or at least minimum, in one
+// diagnostic (int64validator.Any would report both of its alternatives).
+func ZeroOrAtLeast(minimum int64) validator.Int64 { return zeroOrAtLeast{minimum} }
+
+type zeroOrAtLeast struct{ minimum int64 }
+
+func (v zeroOrAtLeast) Description(context.Context) string {
+	return fmt.Sprintf("must be 0 or at least %d", v.minimum)
+}
+func (v zeroOrAtLeast) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v zeroOrAtLeast) ValidateInt64(_ context.Context, req validator.Int64Request, resp *validator.Int64Response) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if n := req.ConfigValue.ValueInt64(); n != 0 && (n < v.minimum || n > math.MaxInt32) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value",
+			fmt.Sprintf("%s must be 0 (off) or between %d and %d, got: %d.", req.Path, v.minimum, math.MaxInt32, n))
+	}
 }

@@ -99,13 +99,16 @@ type Client struct {
 	Dynamic dynamic.Interface
 	// Mapper finds the resource of an infrastructure template kind.
 	Mapper meta.ResettableRESTMapper
+	// NamespaceTenant, when set, reads a namespace's tenant label in place of a GET of the
+	// namespace (kube.Clients' remembers it during a plan).
+	NamespaceTenant func(ctx context.Context, namespace string) (string, error)
 }
 
 // Prepare checks that the namespace exists and the cluster is in Cluster API mode, copies
 // the namespace's tenant label to s, defaults s.Version to the control plane's and checks
 // it against the control plane's (not newer, at most MaxKubeletSkew minor versions older).
 func (c *Client) Prepare(ctx context.Context, s *Spec) error {
-	tenant, err := kube.NamespaceTenant(ctx, c.Kube, s.Namespace)
+	tenant, err := kube.ReadNamespaceTenant(ctx, c.NamespaceTenant, c.Kube, s.Namespace)
 	if err != nil {
 		return err
 	}

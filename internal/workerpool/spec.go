@@ -308,8 +308,14 @@ func (s Spec) BootstrapConfig() bootstrapv1.KubeadmConfigSpec {
 		}
 		c.Files = append(c.Files, file)
 	}
-	c.PreKubeadmCommands = s.PreKubeadmCommands
-	c.PostKubeadmCommands = s.PostKubeadmCommands
+	// No commands is nil: an empty list would leave spec.template.spec an empty object
+	// (its struct is not zero), which the CRD refuses (minProperties 1).
+	if len(s.PreKubeadmCommands) > 0 {
+		c.PreKubeadmCommands = s.PreKubeadmCommands
+	}
+	if len(s.PostKubeadmCommands) > 0 {
+		c.PostKubeadmCommands = s.PostKubeadmCommands
+	}
 	return c
 }
 

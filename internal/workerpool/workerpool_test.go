@@ -284,3 +284,17 @@ func BenchmarkTemplateNames(b *testing.B) {
 		_ = s.InfrastructureTemplateName()
 	}
 }
+
+// Empty command lists mean none: the KubeadmConfigTemplate then has no
+// spec.template.spec at all, not an empty one (the CRD refuses an empty object).
+func TestEmptyCommandsLeaveNoEmptySpec(t *testing.T) {
+	s := Spec{Namespace: "tenant-a", Cluster: "work", Name: "workers",
+		PreKubeadmCommands: []string{}, PostKubeadmCommands: []string{}}
+	spec, found, _ := unstructured.NestedFieldNoCopy(s.BootstrapTemplate().Object, "spec", "template", "spec")
+	if m, ok := spec.(map[string]any); found && (!ok || len(m) == 0) {
+		t.Errorf("spec.template.spec is %#v, want it left out", spec)
+	}
+	if want := (Spec{Namespace: "tenant-a", Cluster: "work", Name: "workers"}).BootstrapTemplateName(); s.BootstrapTemplateName() != want {
+		t.Errorf("template name %s, want %s (as without the empty lists)", s.BootstrapTemplateName(), want)
+	}
+}

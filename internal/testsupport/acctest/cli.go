@@ -107,10 +107,12 @@ func (c *CLI) Write(config string) {
 }
 
 // Run runs the CLI with args (and -no-color) and returns its output, stdout and stderr
-// together.
+// together. It works in the test's cleanups too (a destroy there): it is not bound to
+// t.Context(), which the testing package cancels before the cleanups run; the test
+// binary's -timeout still bounds it.
 func (c *CLI) Run(args ...string) (string, error) {
 	c.t.Helper()
-	cmd := exec.CommandContext(c.t.Context(), c.bin, append(args, "-no-color")...)
+	cmd := exec.Command(c.bin, append(args, "-no-color")...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.env
 	out, err := cmd.CombinedOutput()
@@ -145,4 +147,65 @@ func (c *CLI) Trace() []byte {
 		c.t.Fatal(err)
 	}
 	return b
+}
+
+// Process is a CLI command started by Start.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Start starts the CLI with args (and -no-color) without waiting for it, as a user's
+// terminal would: Interrupt then sends it what Ctrl-C does.
+func (c *CLI) Start(args ...string) *Process {
+	c.t.Helper()
+	cmd := exec.CommandContext(c.t.Context(), c.bin, append(args, "-no-color")...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.env
+	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// Interrupt sends the process os.Interrupt (SIGINT), as Ctrl-C does.
+func (p *Process) Interrupt() error {
+	return p.cmd.Process.Signal(os.Interrupt)
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait waits until the process exits and returns its output and error, as Run does.
+func (p *Process) Wait() (string, error) {
+	<-p.done
+	return p.out.String(), p.err
+}
+
+// Output is what the process has written so far.
+func (p *Process) Output() string { return p.out.String() }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/stdr"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -83,6 +85,13 @@ type Cluster struct {
 	stopSim   context.CancelFunc
 	simDone   chan error
 	tokenFile string
+	// certDir holds the API server's serving certificate and client CA. It is ours, not
+	// envtest's, so that a restart (StartAPIServer) serves the same certificates.
+	certDir string
+	// serverMu serialises StopAPIServer and StartAPIServer; stopped says the API server
+	// was stopped by StopAPIServer.
+	serverMu sync.Mutex
+	stopped  bool
 }
 
 // FromEnvironment connects to QUMULUS_TEST_KUBECONFIG when set, else starts a local cluster.
@@ -153,12 +162,16 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 		return nil, err
 	}
 
+	certDir := filepath.Join(tokenDir, "certs")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
 		CRDs:                     set.CRDs,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 		ControlPlane: envtest.ControlPlane{
-			APIServer: &envtest.APIServer{Path: kas},
+			APIServer: &envtest.APIServer{Path: kas, CertDir: certDir},
 			Etcd:      &envtest.Etcd{Path: etcd},
 		},
 	}
@@ -167,7 +180,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 		_ = os.RemoveAll(tokenDir)
 		return nil, fmt.Errorf("starting the local management cluster: %w", err)
 	}
-	c := &Cluster{env: env, kas: kas, CRDs: set, AdminToken: token, tokenFile: tokenDir, Simulated: true}
+	c := &Cluster{env: env, kas: kas, CRDs: set, AdminToken: token, tokenFile: tokenDir, certDir: certDir, Simulated: true}
 	defer func() {
 		if retErr != nil {
 			_ = c.Stop()
@@ -285,8 +298,11 @@ func (c *Cluster) Stop() error {
 		c.stopSim = nil
 	}
 	if c.env != nil {
+		// A stopped API server is not started again: envtest's Stop skips what has exited.
+		c.serverMu.Lock()
 		errs = append(errs, c.env.Stop())
 		c.env = nil
+		c.serverMu.Unlock()
 	}
 	if c.tokenFile != "" {
 		errs = append(errs, os.RemoveAll(c.tokenFile))
@@ -302,24 +318,185 @@ func (c *Cluster) WriteKubeconfig(path string) error {
 	return os.WriteFile(path, c.Kubeconfig, 0o600)
 }
 
+// ErrNotLocal is returned by what only the local management cluster can do.
+var ErrNotLocal = errors.New("mgmtcluster: only the local management cluster can do this; " + ExistingClusterEnv + " names a real one")
+
+// StopAPIServer stops the management cluster's kube-apiserver (SIGTERM, then waits for it
+// to exit): connections are refused and watches end until StartAPIServer. etcd, the
+// simulator and the tenant API servers keep running. Stopping a stopped server does
+// nothing.
+func (c *Cluster) StopAPIServer(context.Context) error {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	if c.env == nil {
+		return ErrNotLocal
+	}
+	c.stopped = true
+	return stopServer(c.env.ControlPlane.APIServer)
+}
+
+// StartAPIServer starts the kube-apiserver StopAPIServer stopped, with the same address,
+// arguments, serving certificate and client CA (every kubeconfig of the cluster keeps
+// working) and the same etcd, and waits until it is ready. Starting a running server
+// only waits until it is ready.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	if c.env == nil {
+		return ErrNotLocal
+	}
+	return restart(ctx, c.env.ControlPlane.APIServer, c.RESTConfig, &c.stopped)
+}
+
+// restart starts srv again when *stopped says it was stopped, and waits until /readyz
+// answers ok. envtest keeps srv's address and its client CA; the serving certificate stays
+// on disk in srv's CertDir, which envtest reuses as it did not make it itself. (Starting a
+// running srv would start a second process, which cannot bind the port, in its place.)
+func restart(ctx context.Context, srv *envtest.APIServer, cfg *rest.Config, stopped *bool) error {
+	if *stopped {
+		if err := srv.Start(); err != nil {
+			return fmt.Errorf("restarting kube-apiserver: %w", err)
+		}
+		*stopped = false
+	}
+	return waitReadyz(ctx, cfg)
+}
+
+// waitReadyz waits until the API server at cfg answers /readyz with ok: it has caught up
+// with etcd and its informers, and serves watches again.
+func waitReadyz(ctx context.Context, cfg *rest.Config) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		last = err
+		return err == nil && string(body) == "ok", nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("kube-apiserver at %s not ready: %w (last answer: %w)", cfg.Host, err, last)
+	}
+	if err != nil {
+		return fmt.Errorf("kube-apiserver at %s not ready: %w", cfg.Host, err)
+	}
+	return nil
+}
+
+// stopGrace is how long stopServer lets kube-apiserver shut down gracefully. Its graceful
+// shutdown can wait a minute for connections to drain; an outage need not.
+const stopGrace = 5 * time.Second
+
+// stopServer stops srv's kube-apiserver: SIGTERM, then SIGKILL when it has not exited
+// within stopGrace. envtest's Stop then sees it gone and forgets the process without
+// removing the certificates, which are in a directory of ours.
+func stopServer(srv *envtest.APIServer) error {
+	if pid := serverPID(srv); pid != 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(stopGrace)
+		for proc.Alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if proc.Alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for proc.Alive(pid) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// envtest reaps the process in the background: until it has, its Stop signals the
+	// exited process's group, which can fail.
+	var err error
+	for range 50 {
+		if err = srv.Stop(); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
+// serverPID finds srv's process among this process's children: the kube-apiserver binary
+// serving srv's port. 0 when it does not run.
+func serverPID(srv *envtest.APIServer) int {
+	port := "--secure-port=" + srv.Port
+	for _, p := range proc.All() {
+		if p.Parent != os.Getpid() || proc.Exe(p.PID) != srv.Path || !proc.Alive(p.PID) {
+			continue
+		}
+		if slices.Contains(proc.Cmdline(p.PID), port) {
+			return p.PID
+		}
+	}
+	return 0
+}
+
+// StopTenantAPIServer stops the tenant API server of the TenantControlPlane
+// namespace/name, as StopAPIServer does the management one; StartTenantAPIServer starts it
+// again. The TenantControlPlane stays Ready: Kamaji does not notice its pods' outages
+// either.
+func (c *Cluster) StopTenantAPIServer(_ context.Context, namespace, name string) error {
+	t, err := c.tenantServer(namespace, name)
+	if err != nil {
+		return err
+	}
+	t.serverMu.Lock()
+	defer t.serverMu.Unlock()
+	t.stopped = true
+	return stopServer(t.srv)
+}
+
+// StartTenantAPIServer starts the tenant API server StopTenantAPIServer stopped, at the
+// same address with the same certificates, and waits until it is ready.
+func (c *Cluster) StartTenantAPIServer(ctx context.Context, namespace, name string) error {
+	t, err := c.tenantServer(namespace, name)
+	if err != nil {
+		return err
+	}
+	t.serverMu.Lock()
+	defer t.serverMu.Unlock()
+	return restart(ctx, t.srv, t.cfg, &t.stopped)
+}
+
+func (c *Cluster) tenantServer(namespace, name string) (*tenantServer, error) {
+	if c.sim == nil {
+		return nil, ErrNotLocal
+	}
+	t, ok := c.sim.TenantServer(namespace, name).(*tenantServer)
+	if !ok {
+		return nil, fmt.Errorf("mgmtcluster: TenantControlPlane %s/%s has no tenant API server running", namespace, name)
+	}
+	return t, nil
+}
+
 // startTenantServer starts a kube-apiserver for a tenant control plane. It shares the
 // management cluster's etcd under a prefix of its own, new for every server, so a
 // re-created tenant starts empty.
 func (c *Cluster) startTenantServer(_ context.Context, name string) (simulator.TenantServer, error) {
+	certDir, err := os.MkdirTemp("", "qumulus-tenant-")
+	if err != nil {
+		return nil, err
+	}
 	srv := &envtest.APIServer{
 		Path:         c.kas,
+		CertDir:      certDir,
 		EtcdURL:      c.env.ControlPlane.Etcd.URL,
 		StartTimeout: 2 * time.Minute,
 		StopTimeout:  time.Minute,
 	}
 	srv.Configure().Set("etcd-prefix", "/qumulus-tenants/"+name+"-"+randomHex(4))
 	if err := srv.Start(); err != nil {
+		_ = os.RemoveAll(certDir)
 		return nil, fmt.Errorf("starting tenant API server %s: %w", name, err)
 	}
 	plane := &envtest.ControlPlane{APIServer: srv}
 	admin, err := plane.AddUser(envtest.User{Name: "qumulus-simulator", Groups: []string{"system:masters"}}, unlimited())
 	if err != nil {
 		_ = srv.Stop()
+		_ = os.RemoveAll(certDir)
 		return nil, err
 	}
 	return &tenantServer{srv: srv, plane: plane, cfg: admin.Config()}, nil
@@ -337,18 +514,67 @@ type tenantServer struct {
 	plane *envtest.ControlPlane
 	cfg   *rest.Config
 	// users serialises AddAdmin: envtest's CA is not safe for concurrent use.
-	users sync.Mutex
+	users  sync.Mutex
+	issued int
+	// serverMu serialises the stops and restarts of srv; stopped says it was stopped by
+	// StopTenantAPIServer.
+	serverMu sync.Mutex
+	stopped  bool
 }
 
 func (t *tenantServer) URL() string              { return t.cfg.Host }
 func (t *tenantServer) CA() []byte               { return t.srv.CA }
 func (t *tenantServer) RESTConfig() *rest.Config { return rest.CopyConfig(t.cfg) }
-func (t *tenantServer) Stop() error              { return t.srv.Stop() }
 
+// Stop stops the server for good and removes its certificates.
+func (t *tenantServer) Stop() error {
+	t.serverMu.Lock()
+	defer t.serverMu.Unlock()
+	return errors.Join(t.srv.Stop(), os.RemoveAll(t.srv.CertDir))
+}
+
+// AdminGroupPrefix starts the group of every admin credential a tenant API server
+// issues: <prefix><n>, bound to cluster-admin by the ClusterRoleBinding of the same name
+// (see AdminBinding). A client certificate cannot be revoked, a binding can: deleting it
+// makes the tenant API server refuse that credential, as a rotated credential is refused.
+const AdminGroupPrefix = "qumulus-admins-"
+
+// AdminBinding is the ClusterRoleBinding of an admin credential's group.
+func AdminBinding(group string) string { return group }
+
+// AddAdmin issues a client certificate for user in a group of its own, bound to
+// cluster-admin, and waits until the tenant API server authorises it.
 func (t *tenantServer) AddAdmin(user string) ([]byte, []byte, error) {
 	t.users.Lock()
 	defer t.users.Unlock()
-	u, err := t.plane.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	t.issued++
+	group := fmt.Sprintf("%s%d", AdminGroupPrefix, t.issued)
+	cs, err := kubernetes.NewForConfig(t.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: AdminBinding(group)},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}},
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, nil, fmt.Errorf("binding %s to cluster-admin: %w", group, err)
+	}
+	// The authoriser learns of the binding through a watch.
+	err = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		review, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{group},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "*", Group: "*", Resource: "*"},
+		}}, metav1.CreateOptions{})
+		return err == nil && review.Status.Allowed, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("waiting for the binding of %s: %w", group, err)
+	}
+	u, err := t.plane.AddUser(envtest.User{Name: user, Groups: []string{group}}, nil)
 	if err != nil {
 		return nil, nil, err
 	}

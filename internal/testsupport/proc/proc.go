@@ -86,3 +86,12 @@ func Descendants(pid int) []int {
 	walk(pid)
 	return out
 }
+
+// Cmdline is the command line of the process: its binary and arguments.
+func Cmdline(pid int) []string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}

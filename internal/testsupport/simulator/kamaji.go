@@ -102,7 +102,8 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}
 	pods := deploymentOf(tcp)
 
-	held := tcp.GetAnnotations()[HoldAnnotation] == "true"
+	heldHere := r.holds.held("tcp/" + req.String())
+	held := tcp.GetAnnotations()[HoldAnnotation] == "true" || heldHere
 	if phase == kamaji.StatusReady && installed == desired && (observed == generation || !reported && hasReadyStatus(tcp)) && pods.settled(replicas) {
 		if held || r.heldNow(ctx, req.NamespacedName) {
 			// Tests hold a Ready control plane to see what the provider does with a
@@ -124,15 +125,20 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		transitional = kamaji.StatusReady
 	}
 	if held {
-		if phase == transitional {
-			return ctrl.Result{}, nil
+		// A hold of the Simulator's methods ends without a change to the object.
+		var again ctrl.Result
+		if heldHere {
+			again.RequeueAfter = r.opts.ReadyDelay
 		}
-		return ctrl.Result{}, r.setPhase(ctx, tcp, transitional, installed)
+		if phase == transitional {
+			return again, nil
+		}
+		return again, r.setPhase(ctx, tcp, transitional, installed)
 	}
 	if wait := r.opts.ReadyDelay - r.clock.since(key, generation); wait > 0 {
 		// Kamaji has seen the new generation; the Deployment is rolling.
 		if r.clock.first("tcp-progress/"+req.String(), generation) {
-			r.pool.prepare(req.String())
+			r.pool.prepare(req.String(), tcp.GetLabels()[SharedServerLabel])
 			progress := pods.progress(replicas, installed != "" && installed != desired || pods.replicas == replicas)
 			if err := r.setProgress(ctx, tcp, transitional, installed, progress); err != nil {
 				r.clock.forget("tcp-progress/" + req.String())
@@ -152,7 +158,7 @@ func (r *tenantControlPlaneReconciler) Reconcile(ctx context.Context, req ctrl.R
 		return ctrl.Result{RequeueAfter: r.opts.ReadyDelay}, err
 	}
 
-	srv, err := r.pool.acquire(ctx, req.String())
+	srv, err := r.pool.acquire(ctx, req.String(), tcp.GetLabels()[SharedServerLabel])
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("starting the tenant API server of %s: %w", req, err)
 	}
@@ -315,7 +321,7 @@ func (r *tenantControlPlaneReconciler) ensureKubeconfig(ctx context.Context, tcp
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	srv, err := r.pool.acquire(ctx, tenant)
+	srv, err := r.pool.acquire(ctx, tenant, tcp.GetLabels()[SharedServerLabel])
 	if err != nil {
 		return err
 	}

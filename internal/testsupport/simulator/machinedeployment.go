@@ -107,6 +107,10 @@ func (r *machineDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if md.GetAnnotations()[HoldAnnotation] == "true" {
 		return ctrl.Result{}, nil
 	}
+	if r.holds.held(key) {
+		// A hold of the Simulator's methods ends without a change to the object.
+		return ctrl.Result{RequeueAfter: r.opts.ReadyDelay}, nil
+	}
 
 	template, _, _ := unstructured.NestedMap(md.Object, "spec", "template")
 	// Labels and annotations of the template change in place; the spec makes new machines.

@@ -17,8 +17,8 @@ type TenantServer interface {
 	URL() string
 	// CA is the PEM CA certificate that signed the serving certificate.
 	CA() []byte
-	// AddAdmin provisions a user in the system:masters group and returns its PEM client
-	// certificate and key.
+	// AddAdmin provisions a cluster admin user and returns its PEM client certificate and
+	// key.
 	AddAdmin(user string) (cert, key []byte, err error)
 	// RESTConfig is an admin connection to the server.
 	RESTConfig() *rest.Config
@@ -50,7 +50,9 @@ const maxParallelStarts = 4
 
 type pooledServer struct {
 	TenantServer
-	name          string
+	name string
+	// group, when set, is the SharedServerLabel value of every tenant of the server.
+	group         string
 	tenants       map[string]bool
 	stopWorkloads context.CancelFunc
 	// ready is closed once the server has started, or failed to (err).
@@ -66,9 +68,10 @@ func newServerPool(start TenantServerStarter, perServer int, delay time.Duration
 	}
 }
 
-// acquire returns the server of tenant, starting one when no server has room.
-func (p *serverPool) acquire(ctx context.Context, tenant string) (*pooledServer, error) {
-	s, starting, err := p.reserve(tenant)
+// acquire returns the server of tenant, starting one when no server has room. Tenants of
+// one group (SharedServerLabel) share one server, however many they are.
+func (p *serverPool) acquire(ctx context.Context, tenant, group string) (*pooledServer, error) {
+	s, starting, err := p.reserve(tenant, group)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +88,8 @@ func (p *serverPool) acquire(ctx context.Context, tenant string) (*pooledServer,
 
 // prepare starts, in the background, the server tenant will acquire, so that it is up by
 // the time the tenant's control plane is reported ready.
-func (p *serverPool) prepare(tenant string) {
-	s, starting, err := p.reserve(tenant)
+func (p *serverPool) prepare(tenant, group string) {
+	s, starting, err := p.reserve(tenant, group)
 	if err == nil && starting {
 		go p.startServer(context.Background(), s, tenant)
 	}
@@ -94,14 +97,14 @@ func (p *serverPool) prepare(tenant string) {
 
 // reserve assigns tenant a place on a server, a new one (starting true, for the caller to
 // start) when none has room.
-func (p *serverPool) reserve(tenant string) (s *pooledServer, starting bool, err error) {
+func (p *serverPool) reserve(tenant, group string) (s *pooledServer, starting bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.byTenant[tenant]; ok {
 		return s, false, nil
 	}
 	for _, s := range p.servers {
-		if len(s.tenants) < p.perServer {
+		if s.group == group && (group != "" || len(s.tenants) < p.perServer) {
 			s.tenants[tenant] = true
 			p.byTenant[tenant] = s
 			return s, false, nil
@@ -111,7 +114,7 @@ func (p *serverPool) reserve(tenant string) (s *pooledServer, starting bool, err
 		return nil, false, errors.New("the simulator has no way to start tenant API servers")
 	}
 	p.started++
-	s = &pooledServer{name: fmt.Sprintf("tenant-%d", p.started), tenants: map[string]bool{tenant: true}, ready: make(chan struct{})}
+	s = &pooledServer{name: fmt.Sprintf("tenant-%d", p.started), group: group, tenants: map[string]bool{tenant: true}, ready: make(chan struct{})}
 	p.servers = append(p.servers, s)
 	p.byTenant[tenant] = s
 	return s, true, nil
@@ -206,6 +209,24 @@ func (p *serverPool) stopAll() {
 func (s *pooledServer) started() bool {
 	<-s.ready
 	return s.err == nil
+}
+
+// serverOf returns the started server of tenant, nil when it has none.
+func (p *serverPool) serverOf(tenant string) TenantServer {
+	p.mu.Lock()
+	s, ok := p.byTenant[tenant]
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-s.ready:
+		if s.err == nil {
+			return s.TenantServer
+		}
+	default:
+	}
+	return nil
 }
 
 // running counts the servers that have started.

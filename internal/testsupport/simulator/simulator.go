@@ -30,6 +30,11 @@ import (
 // TenantControlPlane it stops the simulator from repairing its kubeconfig Secret.
 const HoldAnnotation = "simulator.qumulus.io/hold"
 
+// SharedServerLabel on TenantControlPlanes makes all those with the same value share one
+// tenant API server, as TenantsPerServer does for all: a test of many control planes that
+// never uses their tenant clusters (a load test) need not start a server for each.
+const SharedServerLabel = "simulator.qumulus.io/tenant-server"
+
 // FieldManager is the field manager of everything the simulator writes.
 const FieldManager = "qumulus-simulator"
 
@@ -75,6 +80,7 @@ type Simulator struct {
 	mgr   manager.Manager
 	pool  *serverPool
 	clock *transitions
+	holds holdSet
 }
 
 // New prepares a simulator for the management cluster at cfg.
@@ -106,6 +112,26 @@ func (s *Simulator) Run(ctx context.Context) error {
 	err := s.mgr.Start(ctx)
 	s.pool.stopAll()
 	return err
+}
+
+// HoldTenantControlPlane keeps the TenantControlPlane namespace/name (which need not exist
+// yet) from becoming ready, as HoldAnnotation does, until release is called: for tests that
+// act while the provider waits, without an annotation in the configuration. A held
+// control plane that is already Ready stays Ready.
+func (s *Simulator) HoldTenantControlPlane(namespace, name string) (release func()) {
+	return s.holds.hold("tcp/" + namespace + "/" + name)
+}
+
+// HoldMachineDeployment is HoldTenantControlPlane for a MachineDeployment: it keeps its
+// replicas from becoming ready until release is called.
+func (s *Simulator) HoldMachineDeployment(namespace, name string) (release func()) {
+	return s.holds.hold("md/" + namespace + "/" + name)
+}
+
+// TenantServer returns the tenant API server of the TenantControlPlane namespace/name, nil
+// when it has none running.
+func (s *Simulator) TenantServer(namespace, name string) TenantServer {
+	return s.pool.serverOf(namespace + "/" + name)
 }
 
 // TenantServers reports how many tenant API servers are running.
@@ -152,6 +178,21 @@ func newManager(cfg *rest.Config, log logr.Logger) (manager.Manager, error) {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	return mgr, nil
+}
+
+// holdSet is the objects tests hold not ready through the Simulator's methods. The
+// reconcilers of held objects poll (every ReadyDelay) for the release.
+type holdSet struct{ keys sync.Map }
+
+func (h *holdSet) hold(key string) func() {
+	token := new(int)
+	h.keys.Store(key, token)
+	return func() { h.keys.CompareAndDelete(key, token) }
+}
+
+func (h *holdSet) held(key string) bool {
+	_, ok := h.keys.Load(key)
+	return ok
 }
 
 // transitions remembers when an object entered its current generation, so that the

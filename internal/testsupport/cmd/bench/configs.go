@@ -30,20 +30,20 @@ const clusterVersion = "v1.35.0"
 // clusterReplicas is the control plane's replica count (Kamaji's default, set explicitly).
 const clusterReplicas = 2
 
-// clusterConfig is n bare control planes <prefix><i> behind ClusterIP Services.
-func clusterConfig(namespace, prefix string) string {
+// clusterConfig is n bare control planes c<i> behind ClusterIP Services.
+func clusterConfig(namespace string) string {
 	return header + fmt.Sprintf(`
 resource "qumulus_cluster" "c" {
   count     = var.n
   namespace = %q
-  name      = "%s${count.index}"
+  name      = "c${count.index}"
   version   = %q
   replicas  = %d
   network = {
     service_type = "ClusterIP"
   }
 }
-`, namespace, prefix, clusterVersion, clusterReplicas)
+`, namespace, clusterVersion, clusterReplicas)
 }
 
 // poolConfig is n worker pools <prefix><i> of 2 machines (Cluster API's Docker template

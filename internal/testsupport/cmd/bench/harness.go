@@ -113,7 +113,7 @@ func (h *harness) warmUp(ctx context.Context) error {
 	if err := h.namespace(ctx, warmUpNamespace); err != nil {
 		return err
 	}
-	w, err := h.workspace("warm-up", clusterConfig(warmUpNamespace, "c"))
+	w, err := h.workspace("warm-up", clusterConfig(warmUpNamespace))
 	if err != nil {
 		return err
 	}

@@ -4,63 +4,40 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/qumulus/terraform-provider-qumulus/internal/testsupport/faultproxy"
 )
 
 // countingProxy is a plain-HTTP reverse proxy on loopback in front of a Kubernetes API
-// server that counts the requests through it by verb and resource. It authenticates to
-// the server with the credentials of the config it was made from, so its clients need
-// none.
+// server (a faultproxy that injects nothing) that counts the requests through it by verb
+// and resource. It authenticates to the server with the credentials of the config it was
+// made from, so its clients need none.
 type countingProxy struct {
-	URL string
-	srv *http.Server
+	URL   string
+	proxy *faultproxy.Proxy
 
 	mu     sync.Mutex
 	counts requests
 }
 
 func newCountingProxy(target *rest.Config) (*countingProxy, error) {
-	transport, err := rest.TransportFor(target)
+	p := &countingProxy{counts: requests{}}
+	proxy, err := faultproxy.Start(target, faultproxy.Options{Observe: func(r *http.Request) {
+		p.mu.Lock()
+		p.counts[classify(r.Method, r.URL, r.Header.Get("Content-Type"))]++
+		p.mu.Unlock()
+	}})
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(target.Host)
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &countingProxy{URL: "http://" + ln.Addr().String(), counts: requests{}}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.Out.Host = u.Host
-		},
-		Transport: transport,
-		// Watches stream: pass every event on at once.
-		FlushInterval: -1,
-	}
-	p.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p.mu.Lock()
-			p.counts[classify(r.Method, r.URL, r.Header.Get("Content-Type"))]++
-			p.mu.Unlock()
-			rp.ServeHTTP(w, r)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	go func() { _ = p.srv.Serve(ln) }()
+	p.URL, p.proxy = proxy.URL, proxy
 	return p, nil
 }
 
@@ -73,7 +50,7 @@ func (p *countingProxy) take() requests {
 	return out
 }
 
-func (p *countingProxy) close() { _ = p.srv.Close() }
+func (p *countingProxy) close() { _ = p.proxy.Close() }
 
 // requests counts requests by "<verb> <resource>", e.g. "get tenantcontrolplanes".
 type requests map[string]int

@@ -249,7 +249,7 @@ func readinessClusters(ctx context.Context, h *harness, run int, template *unstr
 	if err != nil {
 		return res, err
 	}
-	w, err := h.workspace(fmt.Sprintf("ready-clusters-%d", run), clusterConfig(ns, "c"))
+	w, err := h.workspace(fmt.Sprintf("ready-clusters-%d", run), clusterConfig(ns))
 	if err != nil {
 		rw.stop()
 		return res, err

@@ -62,7 +62,7 @@ func benchRefresh(ctx context.Context, h *harness) (section, error) {
 		{resource: "qumulus_tenant", label: "tenants", gvr: namespacesGVR,
 			target: func(a map[string]any) (string, string) { return "", str(a, "namespace") }},
 	}
-	configs := []string{clusterConfig(refreshClusterNamespace, "c"), poolConfig(poolNamespace, "r"), tenantConfig("bench-r")}
+	configs := []string{clusterConfig(refreshClusterNamespace), poolConfig(poolNamespace, "r"), tenantConfig("bench-r")}
 	for i, k := range kinds {
 		var err error
 		if k.ws, err = h.workspace("refresh-"+strings.TrimPrefix(k.resource, "qumulus_"), configs[i]); err != nil {
@@ -117,7 +117,86 @@ func benchRefresh(ctx context.Context, h *harness) (section, error) {
 			}
 		}
 	}
-	return refreshSection(ns, kinds), nil
+	cost, err := dryRunCost(ctx, h, kinds[0], ns[len(ns)-1])
+	if err != nil {
+		return section{}, err
+	}
+	s := refreshSection(ns, kinds)
+	s.Body += cost.body()
+	s.Goals = append(s.Goals, cost.goal())
+	return s, nil
+}
+
+// changedPlan is the cost of the plan-time dry run (plan_dry_run) on a plan that changes
+// every one of n clusters in place: the same plan timed with it on and off.
+type changedPlan struct {
+	n        int
+	on, off  *tfRun
+	requests requests // of the plan with the dry run on
+	offReqs  requests
+}
+
+// dryRunCost plans the cluster workspace of n clusters with one more control plane
+// replica each (every cluster changes in place), with the dry run on (the default) and
+// off (QUMULUS_PLAN_DRY_RUN=false), and puts the configuration back.
+func dryRunCost(ctx context.Context, h *harness, k *refreshKind, n int) (changedPlan, error) {
+	c := changedPlan{n: n}
+	base := clusterConfig(refreshClusterNamespace)
+	changed := strings.Replace(base, fmt.Sprintf("replicas  = %d", clusterReplicas), fmt.Sprintf("replicas  = %d", clusterReplicas+1), 1)
+	if changed == base {
+		return c, fmt.Errorf("dry-run cost: the cluster configuration has no replicas line to change")
+	}
+	if err := k.ws.write(changed); err != nil {
+		return c, err
+	}
+	defer func() { _ = k.ws.write(base) }()
+	off := *k.ws
+	off.env = append(slices.Clone(k.ws.env), "QUMULUS_PLAN_DRY_RUN=false")
+	for _, x := range []struct {
+		w    *workspace
+		run  **tfRun
+		reqs *requests
+	}{{k.ws, &c.on, &c.requests}, {&off, &c.off, &c.offReqs}} {
+		h.mgmt.take()
+		r, err := x.w.run(ctx, []int{2}, "plan", "-input=false", "-no-color", "-detailed-exitcode",
+			fmt.Sprintf("-parallelism=%d", parallelism), fmt.Sprintf("-var=n=%d", n))
+		if err != nil {
+			return c, err
+		}
+		if r.exit != 2 {
+			return c, fmt.Errorf("dry-run cost: the plan of %d changed clusters found no changes", n)
+		}
+		*x.run, *x.reqs = r, h.mgmt.take()
+	}
+	logf("refresh: plan of %d changed clusters: %s with the dry run (%d dry-run requests, %d in all), %s without (%d requests)",
+		n, seconds(c.on.wall), c.requests.verb("dryrun-apply"), c.requests.total(), seconds(c.off.wall), c.offReqs.total())
+	return c, nil
+}
+
+func (c changedPlan) body() string {
+	return fmt.Sprintf("\n**Cost of the plan-time dry run** (`plan_dry_run`): the plan of the %d clusters with one more control plane\n"+
+		"replica each (every cluster changes in place), once with the dry run (the default) and once with\n"+
+		"`QUMULUS_PLAN_DRY_RUN=false`; one run each.\n\n"+
+		"| plan of %d changed clusters | time | requests | dry-run requests | provider CPU |\n| --- | --- | --- | --- | --- |\n"+
+		"| dry run on | %s | %d (%s) | %d | %s |\n| dry run off | %s | %d (%s) | %d | %s |\n",
+		c.n, c.n, seconds(c.on.wall), c.requests.total(), c.requests, c.requests.verb("dryrun-apply"), millis(c.on.provider.CPU),
+		seconds(c.off.wall), c.offReqs.total(), c.offReqs, c.offReqs.verb("dryrun-apply"), millis(c.off.provider.CPU))
+}
+
+func (c changedPlan) goal() goal {
+	dry := c.requests.verb("dryrun-apply")
+	return goal{What: fmt.Sprintf("cost of the plan dry run on a plan that changes %d clusters", c.n), Info: true,
+		Target: "reported (0 on a plan without changes, above)",
+		Measured: fmt.Sprintf("%s (%s against %s), %d dry-run requests (%.2f per changed cluster)",
+			signedSeconds(c.on.wall-c.off.wall), seconds(c.on.wall), seconds(c.off.wall), dry, float64(dry)/float64(c.n))}
+}
+
+// signedSeconds is seconds with its sign: a difference of one run each may be either.
+func signedSeconds(d time.Duration) string {
+	if d < 0 {
+		return "−" + seconds(-d)
+	}
+	return "+" + seconds(d)
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

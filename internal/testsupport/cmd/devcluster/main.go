@@ -3,6 +3,7 @@
 //	devcluster up         [-dir .devcluster] [-detach] [-ready-delay 2s] [-tenants-per-server 1] [-v]
 //	devcluster down       [-dir .devcluster]
 //	devcluster kubeconfig [-dir .devcluster] -namespace NS -name CLUSTER [-out FILE]
+//	devcluster apiserver  [-dir .devcluster] stop|start
 //
 // up starts kube-apiserver, etcd, the CRDs and the platform simulator, serves an
 // OpenStack-Helm chart repository (the real charts of ../shared/openstack-helm/repo when
@@ -12,6 +13,11 @@
 // cluster is ready. When the cluster already runs, up says so and reuses it. down stops it
 // and removes <dir> with everything in it. kubeconfig writes a tenant cluster's admin
 // kubeconfig (Kamaji's Secret <name>-admin-kubeconfig) to FILE (mode 0600), or prints it.
+//
+// To try faults by hand, the running cluster stops its kube-apiserver on SIGUSR1 and starts
+// it again on SIGUSR2, at the same address with the same certificates and etcd (every
+// kubeconfig keeps working); apiserver stop|start sends those signals. Only the management
+// API server stops: etcd, the simulator and the tenant API servers keep running.
 package main
 
 import (
@@ -76,6 +82,9 @@ func main() {
 		out := fs.String("out", "", "file to write (mode 0600); standard output when empty")
 		_ = fs.Parse(os.Args[2:])
 		err = tenantKubeconfig(*dir, *namespace, *name, *out)
+	case "apiserver":
+		_ = fs.Parse(os.Args[2:])
+		err = apiServer(*dir, fs.Arg(0))
 	default:
 		usage()
 	}
@@ -86,7 +95,10 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: devcluster up [-dir DIR] [-detach] [-ready-delay D] [-tenants-per-server N] [-v] | devcluster down [-dir DIR] | devcluster kubeconfig [-dir DIR] -namespace NS -name CLUSTER [-out FILE]")
+	fmt.Fprintln(os.Stderr, "usage: devcluster up [-dir DIR] [-detach] [-ready-delay D] [-tenants-per-server N] [-v] | devcluster down [-dir DIR] | devcluster kubeconfig [-dir DIR] -namespace NS -name CLUSTER [-out FILE] | "+
+		"devcluster apiserver [-dir DIR] stop|start\n\n"+
+		"A running cluster stops its kube-apiserver on SIGUSR1 and starts it again on SIGUSR2 (what apiserver stop|start sends), "+
+		"at the same address with the same certificates.")
 	os.Exit(2)
 }
 
@@ -121,14 +133,59 @@ func up(dir string, opts simulator.Options, verbose bool) error {
 		return err
 	}
 	fmt.Printf("devcluster: ready at %s\ndevcluster: kubeconfig %s\n", cluster.Host, abs)
+	fmt.Printf("devcluster: SIGUSR1 (devcluster apiserver stop) stops the API server, SIGUSR2 (devcluster apiserver start) starts it again\n")
 
-	<-ctx.Done()
+	faults := make(chan os.Signal, 1)
+	signal.Notify(faults, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(faults)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case sig := <-faults:
+			fault(ctx, cluster, sig)
+		}
+	}
 	fmt.Println("devcluster: stopping")
 	stopCharts()
 	err = cluster.Stop()
 	_ = os.Remove(kubeconfig)
 	_ = os.Remove(filepath.Join(dir, pidFile))
 	return err
+}
+
+// fault stops (SIGUSR1) or starts (SIGUSR2) the API server, saying what it did.
+func fault(ctx context.Context, cluster *mgmtcluster.Cluster, sig os.Signal) {
+	started := time.Now()
+	if sig == syscall.SIGUSR1 {
+		if err := cluster.StopAPIServer(ctx); err != nil {
+			fmt.Printf("devcluster: stopping the API server: %v\n", err)
+			return
+		}
+		fmt.Printf("devcluster: API server stopped (%s); SIGUSR2 starts it again\n", time.Since(started).Round(time.Millisecond))
+		return
+	}
+	if err := cluster.StartAPIServer(ctx); err != nil {
+		fmt.Printf("devcluster: starting the API server: %v\n", err)
+		return
+	}
+	fmt.Printf("devcluster: API server ready again at %s (%s)\n", cluster.Host, time.Since(started).Round(time.Millisecond))
+}
+
+// apiServer sends the running cluster the signal that stops or starts its API server.
+func apiServer(dir, what string) error {
+	sig := map[string]syscall.Signal{"stop": syscall.SIGUSR1, "start": syscall.SIGUSR2}[what]
+	if sig == 0 {
+		return fmt.Errorf("apiserver takes stop or start, not %q", what)
+	}
+	pid, ok := running(dir)
+	if !ok {
+		return fmt.Errorf("no cluster runs from %s (make dev-up)", dir)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return err
+	}
+	fmt.Printf("devcluster: asked the cluster (pid %d) to %s its API server; its log (%s) says when it has\n", pid, what, filepath.Join(dir, logFile))
+	return nil
 }
 
 // reused reports whether a cluster already runs from dir, and says so.

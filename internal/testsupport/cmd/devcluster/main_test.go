@@ -50,6 +50,27 @@ func TestUpDownLeavesNothingBehind(t *testing.T) {
 	if _, err := kubernetes.NewForConfigOrDie(cfg).Discovery().ServerVersion(); err != nil {
 		t.Fatalf("the kubeconfig written by up does not reach the cluster: %v", err)
 	}
+	// apiserver stop|start: the API server goes away and comes back where it was.
+	answers := func() bool {
+		_, err := kubernetes.NewForConfigOrDie(cfg).Discovery().ServerVersion()
+		return err == nil
+	}
+	for _, step := range []struct {
+		what string
+		want bool
+	}{{"stop", false}, {"start", true}} {
+		what, want := step.what, step.want
+		if out, err := exec.Command(bin, "apiserver", "-dir", dir, what).CombinedOutput(); err != nil {
+			t.Fatalf("apiserver %s: %v\n%s", what, err, out)
+		}
+		until := time.Now().Add(2 * time.Minute)
+		for answers() != want {
+			if time.Now().After(until) {
+				t.Fatalf("after apiserver %s the API server answers: %v", what, !want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 
 	if out, err := exec.Command(bin, "down", "-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
