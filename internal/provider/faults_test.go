@@ -57,6 +57,24 @@ type faults struct {
 	injected, survived, surfaced int
 }
 
+// faultTest is what a test that injects faults into the local management cluster starts
+// from: the cluster (the test is skipped on a real one), a new tenant's name and
+// namespace, and the counts, reported when the test ends.
+type faultTest struct {
+	c      *mgmtcluster.Cluster
+	f      *faults
+	tn, ns string
+}
+
+func newFaultTest(t *testing.T) faultTest {
+	t.Helper()
+	isolateEnv(t)
+	ft := faultTest{c: faultCluster(t), f: &faults{t: t}, tn: tenantName()}
+	ft.ns = tenant.DefaultNamespace(ft.tn)
+	t.Cleanup(ft.f.report)
+	return ft
+}
+
 func (f *faults) report() {
 	f.t.Logf("faults: %d injected, %d survived, errors surfaced to the user that should not have been: %d", f.injected, f.survived, f.surfaced)
 }
@@ -170,13 +188,9 @@ func noCrash(t *testing.T, out string) {
 // terraform apply waits for a cluster's control plane and then for its worker pool: the
 // waits watch again and the apply succeeds.
 func TestAccFaults_managementRestartDuringWait(t *testing.T) {
-	isolateEnv(t)
-	c := faultCluster(t)
-	f := &faults{t: t}
-	defer f.report()
+	ft := newFaultTest(t)
+	c, f, tn, ns := ft.c, ft.f, ft.tn, ft.ns
 	_, dyn := kubeClients(t)
-	tn := tenantName()
-	ns := tenant.DefaultNamespace(tn)
 	sim := c.Simulator()
 	releaseCluster := sim.HoldTenantControlPlane(ns, "work")
 	defer releaseCluster()
@@ -222,13 +236,9 @@ func TestAccFaults_managementRestartDuringWait(t *testing.T) {
 // the state records the cluster (tainted, as every create that failed); with the server
 // back the next apply converges.
 func TestAccFaults_managementDownPastTimeout(t *testing.T) {
-	isolateEnv(t)
-	c := faultCluster(t)
-	f := &faults{t: t}
-	defer f.report()
+	ft := newFaultTest(t)
+	c, f, tn, ns := ft.c, ft.f, ft.tn, ft.ns
 	_, dyn := kubeClients(t)
-	tn := tenantName()
-	ns := tenant.DefaultNamespace(tn)
 	release := c.Simulator().HoldTenantControlPlane(ns, "down")
 	defer release()
 
@@ -289,13 +299,9 @@ func TestAccFaults_managementDownPastTimeout(t *testing.T) {
 // cluster's control plane: terraform exits non-zero, the state records the cluster
 // (tainted, as a create that did not finish), and the next apply finishes the job.
 func TestAccFaults_interruptDuringWait(t *testing.T) {
-	isolateEnv(t)
-	c := faultCluster(t)
-	f := &faults{t: t}
-	defer f.report()
+	ft := newFaultTest(t)
+	c, f, tn, ns := ft.c, ft.f, ft.tn, ft.ns
 	_, dyn := kubeClients(t)
-	tn := tenantName()
-	ns := tenant.DefaultNamespace(tn)
 	release := c.Simulator().HoldTenantControlPlane(ns, "interrupted")
 	defer release()
 
@@ -353,13 +359,9 @@ func pendingReleases(t *testing.T, cs kubernetes.Interface, relNS string) []stri
 // each time the error names the cluster and its tenant API server; once it is back the next
 // apply leaves no release pending, converges, and the plan is empty.
 func TestAccFaults_tenantDownDuringOpenStack(t *testing.T) {
-	isolateEnv(t)
-	c := faultCluster(t)
-	f := &faults{t: t}
-	defer f.report()
+	ft := newFaultTest(t)
+	c, f, tn, ns := ft.c, ft.f, ft.tn, ft.ns
 	repo := chartrepo.ServeTestCharts(t)
-	tn := tenantName()
-	ns := tenant.DefaultNamespace(tn)
 	relNS := "os-" + strings.TrimPrefix(tn, "acc-")
 	cli := acctest.NewCLI(t, false)
 	defer destroy(t, cli)
