@@ -394,6 +394,20 @@ func TestAccFaults_tenantDownDuringOpenStack(t *testing.T) {
 	clusterNamed := []string{`Error: Tenant API Server Unreachable`, regexp.QuoteMeta(ns) + `/prod`}
 	// What the outage must not be reported as.
 	misnamed := regexp.MustCompile(`Management Cluster Unreachable|Release Not Ready In Time`)
+	// checkOutageError checks the error Terraform printed for what failed (phase) while
+	// the tenant API server was down: it names the outage and the cluster, nothing else.
+	checkOutageError := func(phase, out string) {
+		t.Helper()
+		t.Logf("what the user saw:\n%s", errorsOf(out))
+		for _, want := range clusterNamed {
+			if !regexp.MustCompile(want).MatchString(errorsOf(out)) {
+				t.Errorf("the error of the %s does not match %q:\n%s", phase, want, errorsOf(out))
+			}
+		}
+		if m := misnamed.FindString(errorsOf(out)); m != "" {
+			t.Errorf("the error of the %s calls the tenant API server outage %q:\n%s", phase, m, errorsOf(out))
+		}
+	}
 
 	// Install: horizon's db-sync job is held, so the apply waits for it.
 	held := cliHeader + strings.Replace(openstackConfig(t, tn, repo, relNS, fmt.Sprintf(`
@@ -426,15 +440,7 @@ func TestAccFaults_tenantDownDuringOpenStack(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the install succeeded with the tenant API server down:\n%s", out)
 	}
-	t.Logf("what the user saw:\n%s", errorsOf(out))
-	for _, want := range clusterNamed {
-		if !regexp.MustCompile(want).MatchString(errorsOf(out)) {
-			t.Errorf("the error of the interrupted install does not match %q:\n%s", want, errorsOf(out))
-		}
-	}
-	if m := misnamed.FindString(errorsOf(out)); m != "" {
-		t.Errorf("the error of the interrupted install calls the tenant API server outage %q:\n%s", m, errorsOf(out))
-	}
+	checkOutageError("interrupted install", out)
 	start()
 	t.Logf("releases pending once the tenant API server is back: %v", pendingReleases(t, tenantKube, relNS))
 	cli.Write(cliHeader + openstackConfig(t, tn, repo, relNS, ""))
@@ -451,15 +457,7 @@ func TestAccFaults_tenantDownDuringOpenStack(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the refresh succeeded with the tenant API server down:\n%s", out)
 	}
-	t.Logf("what the user saw:\n%s", errorsOf(out))
-	for _, want := range clusterNamed {
-		if !regexp.MustCompile(want).MatchString(errorsOf(out)) {
-			t.Errorf("the error of the refresh does not match %q:\n%s", want, errorsOf(out))
-		}
-	}
-	if m := misnamed.FindString(errorsOf(out)); m != "" {
-		t.Errorf("the error of the refresh calls the tenant API server outage %q:\n%s", m, errorsOf(out))
-	}
+	checkOutageError("refresh", out)
 	start()
 	if out, err := cli.Run("plan", "-detailed-exitcode"); err != nil {
 		f.surfaced++
